@@ -1,0 +1,1 @@
+"""Python behind copier's tasks and the Makefile: `python -m hooks <command>`."""

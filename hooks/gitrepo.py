@@ -1,0 +1,46 @@
+"""The few git facts the hooks need, read with plain git commands."""
+
+import subprocess
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from hooks.errors import HookError
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in repo and return its stdout; a failure becomes a HookError."""
+    result = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise HookError(f"git {' '.join(args)} failed in {repo}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def require_repository(repo: Path) -> None:
+    """Copier records the template version as a git commit: the template must be in git."""
+    try:
+        git(repo, "rev-parse", "--verify", "HEAD")
+    except HookError:
+        raise HookError(
+            f"{repo} is not a git repository with a commit; copier records the template "
+            "version as a commit. Run: git init && git add -A && git commit -m 'Initial commit'"
+        ) from None
+
+
+def latest_release(repo: Path) -> str | None:
+    """The newest PEP 440 tag (the version `copier update` moves to), or None."""
+    versions = []
+    for tag in git(repo, "tag", "--list").split():
+        try:
+            versions.append((Version(tag), tag))
+        except InvalidVersion:
+            continue
+    return max(versions)[1] if versions else None
+
+
+def uncommitted_paths(repo: Path) -> list[str]:
+    """Paths git sees as modified, staged or untracked (not ignored)."""
+    lines = git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+    return [line[3:] for line in lines if line.strip()]
