@@ -1,0 +1,39 @@
+"""Render kustomizations with the pinned kubectl and validate them strictly, offline."""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+
+KUBECTL = str(Path(sys.executable).with_name("kubectl"))
+KUBERNETES_VERSIONS = ("1.30", "1.37")
+
+
+def kustomize(directory: Path) -> list[dict[str, Any]]:
+    """`kubectl kustomize` output as parsed documents; a failure fails the test."""
+    result = subprocess.run([KUBECTL, "kustomize", str(directory)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"kustomize {directory}: {result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def validation_errors(documents: list[dict[str, Any]], version: str) -> list[str]:
+    """Strict schema errors; an unknown kind is an error, not a warning."""
+    errors = []
+    for document in documents:
+        name = f"{document.get('kind')}/{document.get('metadata', {}).get('name')}"
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            errors.append(f"{name}: {error.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            errors.append(f"{name}: no schema for this kind in Kubernetes {version}")
+    return errors
+
+
+def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The documents of one kind."""
+    return [document for document in documents if document["kind"] == kind]

@@ -1,0 +1,77 @@
+"""Bad input: a message that says what is wrong and how to fix it, and nothing left behind."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, snapshot_repo
+
+# (name, extra answers, what the message must say)
+BAD_ANSWERS = [
+    ("", [], "no service name given; usage: make service name=orders"),
+    ("Orders", [], "may only hold lowercase letters"),
+    ("my_orders", [], "for example 'my-orders'"),
+    ("o", [], "use 2 to 40"),
+    ("a" * 41, [], "has 41 characters; use 2 to 40"),
+    ("1orders", [], "must start with a letter"),
+    ("orders-", [], "must not end with '-'"),
+    ("kube-system", [], "is reserved by Kubernetes or the platform"),
+    ("default", [], "is reserved by Kubernetes or the platform"),
+    ("platform", [], "is reserved by Kubernetes or the platform"),
+    ("json", [], "would shadow the Python module 'json'"),
+    ("fastapi", [], "would shadow the Python module 'fastapi'"),
+    ("../evil", [], "is a path; give just a name"),
+    ("orders", ["service_port=80"], "port 80 is out of range; use an unprivileged port"),
+    ("orders", ["service_port=70000"], "port 70000 is out of range"),
+    ("orders", ["service_port=http"], "service_port must be a whole number, for example 8000"),
+    ("orders", ["service-port=9000"], "there is no question 'service-port'; the questions are"),
+    ("orders", ["namespace=Bad_NS"], "namespace 'Bad_NS' is not a DNS-1123 label"),
+    ("orders", ["namespace=" + "n" * 64], "is not a DNS-1123 label; use 1-63"),
+    ("orders", ["namespace=kube-system"], "belongs to Kubernetes itself"),
+    ("orders", ["team=Team A"], "team 'Team A' is not a valid label value"),
+    ("orders", ["description="], "the description is empty"),
+    ("orders", ["description=" + "d" * 201], "keep it to one line of at most 200"),
+    ("orders", ["description=two\nlines"], "must be one line without control characters"),
+    ("orders", ["python_version=2.7"], "python_version"),
+    ("orders", ["service_port"], "is not KEY=VALUE; for example service_port=9000"),
+]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot_repo(tmp_path_factory.mktemp("repo"))
+
+
+def new_service(repo: Path, name: str, *data: str) -> subprocess.CompletedProcess[str]:
+    arguments = [arg for pair in data for arg in ("--data", pair)]
+    return subprocess.run([sys.executable, "-m", "hooks", "new-service", name, *arguments],
+                          cwd=repo, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize(("name", "data", "message"), BAD_ANSWERS,
+                         ids=[f"{n[:12]}-{'-'.join(d)[:24]}" for n, d, _ in BAD_ANSWERS])
+def test_a_bad_answer_is_refused_clearly_and_leaves_nothing(
+    repo: Path, name: str, data: list[str], message: str
+) -> None:
+    result = new_service(repo, name, *data)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert message in result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (repo / "services" / name).exists() or name == ""
+
+
+def test_an_existing_service_folder_is_never_overwritten(repo: Path) -> None:
+    existing = repo / "services" / "orders"
+    existing.mkdir(parents=True)
+    (existing / "keep.txt").write_text("mine")
+    try:
+        result = new_service(repo, "orders")
+        assert result.returncode == 1
+        assert "services/orders already exists; pick another name" in result.stderr
+        assert sorted(p.name for p in existing.iterdir()) == ["keep.txt"]
+    finally:
+        (existing / "keep.txt").unlink()
+        existing.rmdir()

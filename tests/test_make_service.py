@@ -1,0 +1,79 @@
+"""`make service`: generates from a version that exists in git, so every service can update."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import git, snapshot_repo
+
+VENV = Path(sys.prefix)
+
+
+def make(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`make` as a user runs it, with this session's venv standing in for the repo's."""
+    return subprocess.run(["make", "--no-print-directory", f"VENV={VENV}", *args], cwd=repo,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+def recorded_commit(service: Path) -> str:
+    return yaml.safe_load((service / ".copier-answers.yml").read_text())["_commit"]
+
+
+def copier_update(repo: Path, service: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(VENV / "bin" / "copier"), "update", "--trust", "--defaults",
+                           f"services/{service}"], cwd=repo, capture_output=True, text=True)
+
+
+def release(repo: Path, version: str, change: str) -> None:
+    """A new template version: one more line in the generated README."""
+    readme = repo / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + f"\n{change}\n")
+    git(repo, "commit", "-qam", f"template {version}")
+    git(repo, "tag", version)
+
+
+def test_make_service_generates_a_service_and_says_what_next(tmp_path: Path) -> None:
+    repo = snapshot_repo(tmp_path)
+    result = make(repo, "service", "name=orders", "data=service_port=9000 team=payments")
+    assert result.returncode == 0, result.stderr
+    service = repo / "services" / "orders"
+    answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
+    assert (answers["service_name"], answers["service_port"], answers["team"]) == (
+        "orders", 9000, "payments")
+    said = result.stdout + result.stderr  # copier prints its message on stderr
+    assert "Next steps" in said and "make dev" in said and "services/orders" in said
+    assert (service / ".env.development").read_text() == (service / ".env.example").read_text()
+    # No release yet: HEAD of a clean tree, which exists in git.
+    head = git(repo, "rev-parse", "HEAD")
+    assert git(repo, "rev-parse", recorded_commit(service)) == head
+
+
+def test_services_generated_back_to_back_from_a_release_can_each_update(tmp_path: Path) -> None:
+    repo = snapshot_repo(tmp_path, tag="v0.1.0")
+    for name in ("alpha", "beta"):  # nothing committed in between: the tree is dirty
+        result = make(repo, "service", f"name={name}")
+        assert result.returncode == 0, result.stderr
+        assert recorded_commit(repo / "services" / name) == "v0.1.0"
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "add services")
+    release(repo, "v0.2.0", "A convention from v0.2.0.")
+    for name in ("alpha", "beta"):
+        result = copier_update(repo, name)
+        assert result.returncode == 0, result.stderr
+        assert recorded_commit(repo / "services" / name) == "v0.2.0"
+        assert "A convention from v0.2.0." in (repo / "services" / name / "README.md").read_text()
+
+
+@pytest.mark.parametrize("tag", [None, "v0.1.0"], ids=["no-release", "release"])
+def test_generating_from_a_dirty_head_is_refused_with_what_to_commit(
+    tmp_path: Path, tag: str | None
+) -> None:
+    repo = snapshot_repo(tmp_path, tag=tag)
+    (repo / "notes.txt").write_text("work in progress")
+    result = make(repo, "service", "name=orders", "ref=HEAD")
+    assert result.returncode != 0
+    assert "Commit these first (git add -A && git commit):\n  notes.txt" in result.stderr
+    assert not (repo / "services" / "orders").exists()
