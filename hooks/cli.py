@@ -16,6 +16,46 @@ def _env_files(args: argparse.Namespace) -> None:
         print(f"created {path} from .env.example")
 
 
+def _env_all(args: argparse.Namespace) -> None:
+    services = sorted(p.parent for p in Path("services").glob("*/.env.example"))
+    for service in services:
+        _env_files(argparse.Namespace(service_dir=str(service)))
+    print(f"local env files present for {len(services)} service(s)")
+
+
+def _doctor(args: argparse.Namespace) -> None:
+    from hooks.doctor import diagnose, report
+
+    text, ready = report(diagnose(Path.cwd(), args.cluster))
+    print(text)
+    if not ready:
+        raise HookError("this machine is not ready for `make dev` (see above)")
+
+
+def _cluster(args: argparse.Namespace) -> None:
+    from hooks import cluster
+
+    action = {"up": cluster.cluster_up, "down": cluster.cluster_down}[args.action]
+    print(action(Path.cwd(), args.cluster))
+
+
+def _cluster_config(args: argparse.Namespace) -> None:
+    from hooks.cluster import render
+
+    print(render(Path.cwd(), args.cluster), end="")
+
+
+def _tilt(args: argparse.Namespace) -> None:
+    import os
+
+    from hooks.settings import load_settings
+
+    if args.action == "down":
+        os.execvp("tilt", ["tilt", "down"])
+    port = str(load_settings(Path.cwd())["tilt"]["ui_port"])
+    os.execvp("tilt", ["tilt", "up", "--port", port, "--", *args.services.split()])
+
+
 def _python_names(args: argparse.Namespace) -> None:
     DATA_FILE.write_text(render_data_file())
     print(f"wrote {DATA_FILE}")
@@ -45,6 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     env = commands.add_parser("env-files", help="create missing local env files")
     env.add_argument("service_dir")
     env.set_defaults(run=_env_files)
+    env_all = commands.add_parser("env", help="create missing local env files of every service")
+    env_all.set_defaults(run=_env_all)
+    doctor = commands.add_parser("doctor", help="check this machine is ready for make dev")
+    doctor.add_argument("--cluster", default="k3d", choices=["k3d", "minikube"])
+    doctor.set_defaults(run=_doctor)
+    for name, runner in (("cluster", _cluster), ("cluster-config", _cluster_config)):
+        sub = commands.add_parser(name, help="create/delete the local cluster, or print its config")
+        if name == "cluster":
+            sub.add_argument("action", choices=["up", "down"])
+        sub.add_argument("--cluster", default="k3d", choices=["k3d", "minikube"])
+        sub.set_defaults(run=runner)
+    tilt = commands.add_parser("tilt", help="tilt up [services] / tilt down")
+    tilt.add_argument("action", choices=["up", "down"])
+    tilt.add_argument("--services", default="", help="space-separated names (default: all)")
+    tilt.set_defaults(run=_tilt)
     names = commands.add_parser("python-names", help="regenerate the reserved module names")
     names.set_defaults(run=_python_names)
     lock = commands.add_parser("lock", help="re-pin the template's dependency locks")

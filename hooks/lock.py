@@ -17,14 +17,34 @@ def compile_locks(repo: Path) -> list[Path]:
     written = []
     with tempfile.TemporaryDirectory() as scratch:
         service = Path(scratch) / "lock"
-        copier.run_copy(str(repo), str(service), defaults=True, skip_tasks=True, unsafe=True,
-                        vcs_ref="HEAD", quiet=True)
+        copier.run_copy(
+            str(repo),
+            str(service),
+            defaults=True,
+            skip_tasks=True,
+            unsafe=True,
+            vcs_ref="HEAD",
+            quiet=True,
+        )
         for name, extra in LOCKS.items():
             target = repo / "template" / name
             subprocess.run(
-                [str(uv), "pip", "compile", "--quiet", "--universal", "--generate-hashes",
-                 "--no-header", "--no-annotate", "--python-version", OLDEST_PYTHON,
-                 *extra, "pyproject.toml", "-o", str(target)],
+                [
+                    str(uv),
+                    "pip",
+                    "compile",
+                    "--quiet",
+                    "--universal",
+                    "--generate-hashes",
+                    "--no-header",
+                    "--no-annotate",
+                    "--python-version",
+                    OLDEST_PYTHON,
+                    *extra,
+                    "pyproject.toml",
+                    "-o",
+                    str(target),
+                ],
                 check=True,
                 cwd=service,  # uv looks up --group in ./pyproject.toml
             )

@@ -9,6 +9,7 @@ import yaml
 
 from hooks.errors import HookError
 from hooks.gitrepo import latest_release, require_repository, uncommitted_paths
+from hooks.ports import free_dev_port
 
 SERVICES_DIR = "services"
 MAX_LISTED_PATHS = 10
@@ -17,8 +18,11 @@ MAX_LISTED_PATHS = 10
 def questions(repo: Path) -> dict[str, dict[str, Any]]:
     """The questions copier.yml asks (settings and computed values left out)."""
     config = yaml.safe_load((repo / "copier.yml").read_text())
-    return {key: spec for key, spec in config.items()
-            if not key.startswith("_") and spec.get("when") is not False}
+    return {
+        key: spec
+        for key, spec in config.items()
+        if not key.startswith("_") and spec.get("when") is not False
+    }
 
 
 def parse_data(repo: Path, pairs: list[str]) -> dict[str, str]:
@@ -35,8 +39,9 @@ def parse_data(repo: Path, pairs: list[str]) -> dict[str, str]:
         if key not in asked:
             raise HookError(f"there is no question '{key}'; the questions are: {', '.join(asked)}")
         if asked[key].get("type") == "int" and not value.isdigit():
-            raise HookError(f"{key} must be a whole number, for example {asked[key]['default']}; "
-                            f"got '{value}'")
+            raise HookError(
+                f"{key} must be a whole number, for example {asked[key]['default']}; got '{value}'"
+            )
         data[key] = value
     return data
 
@@ -77,7 +82,11 @@ def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = N
             "`make update name=" + name + "` to bring that service up to date"
         )
     require_repository(repo)
-    answers = {**parse_data(repo, data or []), "service_name": name}
+    answers = {
+        "dev_port": str(free_dev_port(repo)),
+        **parse_data(repo, data or []),
+        "service_name": name,
+    }
     try:
         copier.run_copy(
             ".",  # relative, so the answers file stays valid in every clone (run from repo)

@@ -1,0 +1,31 @@
+"""Local dev ports: each service keeps the port it was given, and no two services share one."""
+
+from pathlib import Path
+
+import yaml
+
+from hooks.errors import HookError
+from hooks.settings import load_settings
+
+
+def taken_dev_ports(repo: Path) -> dict[int, str]:
+    """dev_port -> service, from every generated service's answers file."""
+    taken = {}
+    for answers in sorted((repo / "services").glob("*/.copier-answers.yml")):
+        port = yaml.safe_load(answers.read_text()).get("dev_port")
+        if isinstance(port, int):
+            taken[port] = answers.parent.name
+    return taken
+
+
+def free_dev_port(repo: Path) -> int:
+    """The lowest port of the platform's dev range no service uses yet."""
+    ports = load_settings(repo)["dev_ports"]
+    taken = taken_dev_ports(repo)
+    for port in range(ports["first"], ports["last"] + 1):
+        if port not in taken:
+            return port
+    raise HookError(
+        f"every dev port from {ports['first']} to {ports['last']} is taken; widen dev_ports "
+        "in platform/settings/settings.yaml"
+    )
