@@ -1,15 +1,16 @@
 # Thin by design: logic lives in Python under hooks/ (`python -m hooks --help`).
 # Variables reach Python through the environment, never spliced into a shell command.
 .DEFAULT_GOAL := help
-.PHONY: help service test lock
+.PHONY: help service test check lint lock doctor cluster cluster-down env dev down
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
-export name ref data args
+cluster ?= k3d
+export name ref data args cluster services
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
@@ -22,5 +23,32 @@ service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] 
 test: $(VENV)/.installed ## Run every check (args="-k manifests" to select)
 	$(PYTHON) -m pytest $$args
 
+check: $(VENV)/.installed ## Static checks of this repo and services/, no cluster needed
+	$(PYTHON) -m pytest -m check $$args
+
+lint: $(VENV)/.installed ## Linters only: ruff, mypy, yamllint, shellcheck, hadolint
+	$(PYTHON) -m pytest -m lint $$args
+
 lock: $(VENV)/.installed ## Re-pin the template's hash-locked dependencies (needs PyPI)
 	$(PYTHON) -m hooks lock
+
+doctor: $(VENV)/.installed ## Is this machine ready for make dev? [cluster=minikube]
+	@$(PYTHON) -m hooks doctor --cluster "$$cluster"
+
+cluster: $(VENV)/.installed ## Create the local cluster and registry, if missing [cluster=minikube]
+	@$(PYTHON) -m hooks cluster up --cluster "$$cluster"
+
+cluster-down: $(VENV)/.installed ## Delete the local cluster [cluster=minikube]
+	@$(PYTHON) -m hooks cluster down --cluster "$$cluster"
+
+env: $(VENV)/.installed ## Create each service's missing .env.development and .env.test
+	@$(PYTHON) -m hooks env
+
+dev: $(VENV)/.installed ## doctor, cluster, env, then tilt up [services="orders billing"] [cluster=minikube]
+	@$(PYTHON) -m hooks doctor --cluster "$$cluster"
+	@$(PYTHON) -m hooks cluster up --cluster "$$cluster"
+	@$(PYTHON) -m hooks env
+	@$(PYTHON) -m hooks tilt up --services "$$services"
+
+down: $(VENV)/.installed ## Stop what make dev started (the cluster keeps running)
+	@$(PYTHON) -m hooks tilt down

@@ -61,8 +61,10 @@ def isolated_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
     """No test reads or writes the developer's git config, copier settings or kube config."""
     home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = Test\n\temail = test@example.com\n"
-                         "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    gitconfig.write_text(
+        "[user]\n\tname = Test\n\temail = test@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
     (home / "kubeconfig").write_text("")
     (home / "copier-settings.yml").write_text("{}\n")
     with pytest.MonkeyPatch.context() as patch:
@@ -108,7 +110,19 @@ def service_python() -> Path:
     if not (venv / ".complete").exists():
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--require-hashes",
-                        "--no-deps", "-r", str(lock)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--require-hashes",
+                "--no-deps",
+                "-r",
+                str(lock),
+            ],
+            check=True,
+        )
         (venv / ".complete").touch()
     return python

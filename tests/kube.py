@@ -14,8 +14,9 @@ KUBERNETES_VERSIONS = ("1.30", "1.37")
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
     """`kubectl kustomize` output as parsed documents; a failure fails the test."""
-    result = subprocess.run([KUBECTL, "kustomize", str(directory)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, f"kustomize {directory}: {result.stderr}"
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 

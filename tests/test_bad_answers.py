@@ -46,12 +46,20 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def new_service(repo: Path, name: str, *data: str) -> subprocess.CompletedProcess[str]:
     arguments = [arg for pair in data for arg in ("--data", pair)]
-    return subprocess.run([sys.executable, "-m", "hooks", "new-service", name, *arguments],
-                          cwd=repo, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "hooks", "new-service", name, *arguments],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
-@pytest.mark.parametrize(("name", "data", "message"), BAD_ANSWERS,
-                         ids=[f"{n[:12]}-{'-'.join(d)[:24]}" for n, d, _ in BAD_ANSWERS])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    BAD_ANSWERS,
+    ids=[f"{n[:12]}-{'-'.join(d)[:24]}" for n, d, _ in BAD_ANSWERS],
+)
 def test_a_bad_answer_is_refused_clearly_and_leaves_nothing(
     repo: Path, name: str, data: list[str], message: str
 ) -> None:

@@ -29,8 +29,11 @@ def answers(service: Path) -> dict:
 
 
 def test_hadolint_passes_at_warning_threshold(service: Path) -> None:
-    result = subprocess.run([HADOLINT, "--failure-threshold", "warning", "--no-color",
-                             str(service / "Dockerfile")], capture_output=True, text=True)
+    result = subprocess.run(
+        [HADOLINT, "--failure-threshold", "warning", "--no-color", str(service / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

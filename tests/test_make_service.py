@@ -14,8 +14,13 @@ VENV = Path(sys.prefix)
 
 def make(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`make` as a user runs it, with this session's venv standing in for the repo's."""
-    return subprocess.run(["make", "--no-print-directory", f"VENV={VENV}", *args], cwd=repo,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["make", "--no-print-directory", f"VENV={VENV}", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def recorded_commit(service: Path) -> str:
@@ -23,8 +28,12 @@ def recorded_commit(service: Path) -> str:
 
 
 def copier_update(repo: Path, service: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(VENV / "bin" / "copier"), "update", "--trust", "--defaults",
-                           f"services/{service}"], cwd=repo, capture_output=True, text=True)
+    return subprocess.run(
+        [str(VENV / "bin" / "copier"), "update", "--trust", "--defaults", f"services/{service}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
 
 
 def release(repo: Path, version: str, change: str) -> None:
@@ -42,7 +51,10 @@ def test_make_service_generates_a_service_and_says_what_next(tmp_path: Path) -> 
     service = repo / "services" / "orders"
     answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
     assert (answers["service_name"], answers["service_port"], answers["team"]) == (
-        "orders", 9000, "payments")
+        "orders",
+        9000,
+        "payments",
+    )
     said = result.stdout + result.stderr  # copier prints its message on stderr
     assert "Next steps" in said and "make dev" in said and "services/orders" in said
     assert (service / ".env.development").read_text() == (service / ".env.example").read_text()

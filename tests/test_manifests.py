@@ -11,7 +11,7 @@ from tests.kube import KUBERNETES_VERSIONS, by_kind, kustomize, validation_error
 
 OVERLAYS = ("base", "overlays/dev", "overlays/prod")
 HARDENED = ("base", "overlays/prod")
-PLATFORM = yaml.safe_load((REPO / "platform" / "settings.yml").read_text())
+PLATFORM = yaml.safe_load((REPO / "platform" / "settings" / "settings.yaml").read_text())["data"]
 
 
 def render(service: Path, overlay: str) -> list[dict[str, Any]]:
@@ -40,8 +40,14 @@ def test_every_document_validates_strictly(service: Path, overlay: str, version:
 
 def test_base_has_every_object_a_service_needs(service: Path) -> None:
     kinds = sorted(document["kind"] for document in render(service, "base"))
-    assert kinds == ["ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget",
-                     "Service", "ServiceAccount"]
+    assert kinds == [
+        "ConfigMap",
+        "Deployment",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    ]
 
 
 def test_prod_scales_and_keeps_at_least_two_replicas(service: Path) -> None:
@@ -83,8 +89,10 @@ def test_resources_have_requests_and_limits(service: Path, overlay: str) -> None
 
 def test_probes_hit_distinct_real_routes(service: Path) -> None:
     app = container(render(service, "base"))
-    paths = {probe: app[probe]["httpGet"]["path"]
-             for probe in ("startupProbe", "livenessProbe", "readinessProbe")}
+    paths = {
+        probe: app[probe]["httpGet"]["path"]
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
     assert paths["livenessProbe"] != paths["readinessProbe"]
     routes = (service / "src" / module_name(service) / "main.py").read_text()
     for path in paths.values():

@@ -12,29 +12,41 @@ from hooks.pythonnames import DATA_FILE, render_data_file
 from tests.conftest import REPO, git
 
 BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.check
 
 
 def tool(*command: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / command[0]), *command[1:]], cwd=cwd,
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [str(BIN / command[0]), *command[1:]], cwd=cwd, capture_output=True, text=True, check=False
+    )
 
 
 def test_no_template_file_is_hidden_from_git() -> None:
     # Copier renders from git: an ignored file under template/ would silently never render.
-    files = [str(p.relative_to(REPO)) for p in (REPO / "template").rglob("*")
-             if p.is_file() and "__pycache__" not in p.parts]
-    ignored = subprocess.run(["git", "-C", str(REPO), "check-ignore", "--no-index", *files],
-                             capture_output=True, text=True).stdout.split()
+    files = [
+        str(p.relative_to(REPO))
+        for p in (REPO / "template").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    ignored = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "--no-index", *files],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert ignored == []
 
 
+@pytest.mark.lint
 def test_python_code_is_ruff_clean_and_typed() -> None:
     lint = tool("ruff", "check", "--no-cache", "hooks", "tests")
     assert lint.returncode == 0, lint.stdout
+    formatting = tool("ruff", "format", "--check", "--no-cache", "hooks", "tests")
+    assert formatting.returncode == 0, formatting.stdout
     types = tool("mypy")
     assert types.returncode == 0, types.stdout
 
 
+@pytest.mark.lint
 def test_source_yaml_passes_yamllint(rendered_services: dict[str, Path]) -> None:
     sources = [str(p) for pattern in ("*.y*ml", "platform/**/*.y*ml") for p in REPO.glob(pattern)]
     rendered = [str(p) for service in rendered_services.values() for p in service.rglob("*.y*ml")]
@@ -42,10 +54,13 @@ def test_source_yaml_passes_yamllint(rendered_services: dict[str, Path]) -> None
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.lint
 def test_shell_scripts_pass_shellcheck() -> None:
-    scripts = [line for line in git(REPO, "ls-files", "--cached", "--others",
-                                    "--exclude-standard").splitlines()
-               if line.endswith(".sh") or line == ".ci/run"]
+    scripts = [
+        line
+        for line in git(REPO, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
+        if line.endswith(".sh") or line == ".ci/run"
+    ]
     assert ".ci/run" in scripts
     result = tool("shellcheck", *scripts)
     assert result.returncode == 0, result.stdout

@@ -18,8 +18,9 @@ register(service_dir='{service_dir}', local_port={local_port}, resource_deps=['p
 def evaluate(service: Path, local_port: int = 18080) -> TiltRun:
     """Load the fragment the way the root Tiltfile does: load_dynamic, then register()."""
     driver = service.parent / f"Tiltfile.{service.name}"
-    driver.write_text(DRIVER.format(fragment=service / "Tiltfile", service_dir=service,
-                                    local_port=local_port))
+    driver.write_text(
+        DRIVER.format(fragment=service / "Tiltfile", service_dir=service, local_port=local_port)
+    )
     return TiltRun(root=service.parent).run(driver.name)
 
 
@@ -80,7 +81,8 @@ def run_fragment(tmp_path: Path, body: str) -> TiltRun:
     fragment.parent.mkdir()
     fragment.write_text(f"def register(service_dir):\n    {body}\n")
     (tmp_path / "Tiltfile").write_text(
-        f"load_dynamic('{fragment}')['register']('{fragment.parent}')\n")
+        f"load_dynamic('{fragment}')['register']('{fragment.parent}')\n"
+    )
     return TiltRun(root=tmp_path).run()
 
 

@@ -21,8 +21,13 @@ import starlark as sl
 KUBECTL = str(Path(sys.executable).with_name("kubectl"))
 DIALECT = sl.Dialect.extended()  # top-level if/for and reassignment, as in Tilt
 GLOBALS = sl.Globals.extended_by(
-    [sl.LibraryExtension.StructType, sl.LibraryExtension.Print, sl.LibraryExtension.Json,
-     sl.LibraryExtension.Map, sl.LibraryExtension.Filter]
+    [
+        sl.LibraryExtension.StructType,
+        sl.LibraryExtension.Print,
+        sl.LibraryExtension.Json,
+        sl.LibraryExtension.Map,
+        sl.LibraryExtension.Filter,
+    ]
 )
 PRELUDE = """
 config = struct(define_string_list=_config_define_string_list, define_string=_config_define_string,
@@ -102,6 +107,7 @@ class TiltRun:
             if module_id.startswith("ext://"):
                 raise TiltfileError(f"{module_id}: extensions are downloaded; vendor it")
             return self._exec(base / module_id)[0]
+
         return sl.FileLoader(load)
 
     # -- Tilt API stubs, bound to the directory of the calling file ---------------------
@@ -111,23 +117,51 @@ class TiltRun:
         def resolve(path: str) -> Path:
             return (file_dir / path).resolve()
 
-        def docker_build(ref: str, context: str, build_args: dict[str, str] = {},
-                         dockerfile: str = "Dockerfile", dockerfile_contents: str = "",
-                         live_update: list[Any] = [], match_in_env_vars: bool = False,
-                         ignore: Any = [], only: Any = [], entrypoint: Any = [],
-                         target: str = "", ssh: Any = "", network: str = "", secret: Any = "",
-                         extra_tag: Any = "", container_args: list[str] | None = None,
-                         cache_from: Any = [], pull: bool = False, platform: str = "") -> None:
-            record("docker_build", ref=ref, context=str(resolve(context)),
-                   dockerfile=str(resolve(dockerfile)), live_update=live_update, only=only,
-                   ignore=ignore, target=target, entrypoint=entrypoint, build_args=build_args)
+        def docker_build(
+            ref: str,
+            context: str,
+            build_args: dict[str, str] = {},
+            dockerfile: str = "Dockerfile",
+            dockerfile_contents: str = "",
+            live_update: list[Any] = [],
+            match_in_env_vars: bool = False,
+            ignore: Any = [],
+            only: Any = [],
+            entrypoint: Any = [],
+            target: str = "",
+            ssh: Any = "",
+            network: str = "",
+            secret: Any = "",
+            extra_tag: Any = "",
+            container_args: list[str] | None = None,
+            cache_from: Any = [],
+            pull: bool = False,
+            platform: str = "",
+        ) -> None:
+            record(
+                "docker_build",
+                ref=ref,
+                context=str(resolve(context)),
+                dockerfile=str(resolve(dockerfile)),
+                live_update=live_update,
+                only=only,
+                ignore=ignore,
+                target=target,
+                entrypoint=entrypoint,
+                build_args=build_args,
+            )
 
-        def kustomize(pathToDir: str, kustomize_bin: str | None = None,
-                      flags: list[str] = []) -> str:
+        def kustomize(
+            pathToDir: str, kustomize_bin: str | None = None, flags: list[str] = []
+        ) -> str:
             directory = resolve(pathToDir)
             record("kustomize", path=str(directory), flags=flags)
-            result = subprocess.run([KUBECTL, "kustomize", *flags, str(directory)],
-                                    capture_output=True, text=True, check=False)
+            result = subprocess.run(
+                [KUBECTL, "kustomize", *flags, str(directory)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if result.returncode:
                 raise TiltfileError(f"kustomize {directory}: {result.stderr.strip()}")
             return result.stdout
@@ -135,28 +169,68 @@ class TiltRun:
         def k8s_yaml(yaml: Any, allow_duplicates: bool = False) -> None:
             record("k8s_yaml", yaml=yaml if "\n" in str(yaml) else str(resolve(yaml)))
 
-        def k8s_resource(workload: str = "", new_name: str = "", port_forwards: Any = [],
-                         extra_pod_selectors: Any = [], trigger_mode: int = 0,
-                         resource_deps: list[str] = [], objects: list[str] = [],
-                         auto_init: bool = True, pod_readiness: str = "", links: Any = [],
-                         labels: Any = [], discovery_strategy: str = "") -> None:
-            record("k8s_resource", workload=workload, new_name=new_name,
-                   port_forwards=port_forwards, resource_deps=resource_deps, objects=objects,
-                   links=links, labels=labels)
+        def k8s_resource(
+            workload: str = "",
+            new_name: str = "",
+            port_forwards: Any = [],
+            extra_pod_selectors: Any = [],
+            trigger_mode: int = 0,
+            resource_deps: list[str] = [],
+            objects: list[str] = [],
+            auto_init: bool = True,
+            pod_readiness: str = "",
+            links: Any = [],
+            labels: Any = [],
+            discovery_strategy: str = "",
+        ) -> None:
+            record(
+                "k8s_resource",
+                workload=workload,
+                new_name=new_name,
+                port_forwards=port_forwards,
+                resource_deps=resource_deps,
+                objects=objects,
+                links=links,
+                labels=labels,
+            )
 
-        def local_resource(name: str, cmd: Any = "", deps: Any = None, trigger_mode: int = 0,
-                           resource_deps: list[str] = [], ignore: Any = [],
-                           auto_init: bool = True, serve_cmd: Any = "", cmd_bat: Any = "",
-                           serve_cmd_bat: Any = "", allow_parallel: bool = False,
-                           links: Any = [], tags: list[str] = [], env: dict[str, str] = {},
-                           serve_env: dict[str, str] = {}, readiness_probe: Any = None,
-                           dir: str = "", serve_dir: str = "", labels: Any = []) -> None:
-            record("local_resource", name=name, cmd=cmd, deps=deps, resource_deps=resource_deps,
-                   labels=labels)
+        def local_resource(
+            name: str,
+            cmd: Any = "",
+            deps: Any = None,
+            trigger_mode: int = 0,
+            resource_deps: list[str] = [],
+            ignore: Any = [],
+            auto_init: bool = True,
+            serve_cmd: Any = "",
+            cmd_bat: Any = "",
+            serve_cmd_bat: Any = "",
+            allow_parallel: bool = False,
+            links: Any = [],
+            tags: list[str] = [],
+            env: dict[str, str] = {},
+            serve_env: dict[str, str] = {},
+            readiness_probe: Any = None,
+            dir: str = "",
+            serve_dir: str = "",
+            labels: Any = [],
+        ) -> None:
+            record(
+                "local_resource",
+                name=name,
+                cmd=cmd,
+                deps=deps,
+                resource_deps=resource_deps,
+                labels=labels,
+            )
 
-        def port_forward(local_port: int, container_port: int | None = None,
-                         name: str | None = None, link_path: str | None = None,
-                         host: str | None = None) -> dict[str, Any]:
+        def port_forward(
+            local_port: int,
+            container_port: int | None = None,
+            name: str | None = None,
+            link_path: str | None = None,
+            host: str | None = None,
+        ) -> dict[str, Any]:
             return {"local_port": local_port, "container_port": container_port, "name": name}
 
         def link(url: str, name: str | None = None) -> dict[str, Any]:
@@ -194,30 +268,80 @@ class TiltRun:
             record("listdir", directory=str(base), recursive=recursive)
             return sorted(str(p) for p in base.iterdir() if p.is_file()) if base.is_dir() else []
 
+        def local(
+            command: Any,
+            quiet: bool = False,
+            command_bat: Any = "",
+            echo_off: bool = False,
+            env: dict[str, str] = {},
+            dir: str = "",
+            stdin: Any = None,
+        ) -> str:
+            record("local", command=command)
+            argv = ["sh", "-c", command] if isinstance(command, str) else command  # as Tilt
+            result = subprocess.run(
+                argv, cwd=resolve(dir or "."), capture_output=True, text=True, check=False
+            )
+            if result.returncode:
+                raise TiltfileError(f"local {command} failed: {result.stderr}")
+            return result.stdout
+
+        def decode_yaml_stream(yaml: str) -> list[Any]:
+            import yaml as pyyaml
+
+            return [doc for doc in pyyaml.safe_load_all(yaml) if doc is not None]
+
+        def encode_yaml_stream(objs: list[Any]) -> str:
+            import yaml as pyyaml
+
+            return pyyaml.safe_dump_all(objs, sort_keys=False)
+
+        def update_settings(
+            max_parallel_updates: int = 3,
+            k8s_upsert_timeout_secs: int = 30,
+            suppress_unused_image_warnings: Any = None,
+        ) -> None:
+            record("update_settings", max_parallel_updates=max_parallel_updates)
+
         def fail(msg: str) -> None:
             raise TiltfileError(msg)
 
         stubs = {
-            "docker_build": docker_build, "kustomize": kustomize, "k8s_yaml": k8s_yaml,
-            "k8s_resource": k8s_resource, "local_resource": local_resource,
-            "port_forward": port_forward, "link": link, "sync": sync, "run": run,
-            "fall_back_on": fall_back_on, "read_file": read_file, "read_yaml": read_yaml,
-            "listdir": listdir, "fail": fail,
+            "docker_build": docker_build,
+            "kustomize": kustomize,
+            "k8s_yaml": k8s_yaml,
+            "k8s_resource": k8s_resource,
+            "local_resource": local_resource,
+            "port_forward": port_forward,
+            "link": link,
+            "sync": sync,
+            "run": run,
+            "fall_back_on": fall_back_on,
+            "read_file": read_file,
+            "read_yaml": read_yaml,
+            "listdir": listdir,
+            "fail": fail,
+            "local": local,
+            "decode_yaml_stream": decode_yaml_stream,
+            "encode_yaml_stream": encode_yaml_stream,
             "k8s_context": lambda: self.context,
             "allow_k8s_contexts": lambda contexts: record("allow_k8s_contexts", contexts=contexts),
             "version_settings": lambda check_updates=True, constraint="": record(
-                "version_settings", constraint=constraint),
+                "version_settings", constraint=constraint
+            ),
             "watch_file": lambda file_path: record("watch_file", path=str(resolve(file_path))),
-            "update_settings": lambda max_parallel_updates=3, k8s_upsert_timeout_secs=30,
-            suppress_unused_image_warnings=None: record("update_settings"),
+            "update_settings": update_settings,
             "warn": lambda msg: record("warn", msg=msg),
             "_load_dynamic": lambda path: self._exec(resolve(path))[1],
             "_call_dynamic": lambda path, name, args, kwargs: self._exec(resolve(path))[0].call(
-                name, *args, **kwargs),
+                name, *args, **kwargs
+            ),
             "_os_getenv": lambda key, default=None: self.env.get(key, default),
             "_os_environ": lambda: dict(self.env),
-            "_os_path_join": os.path.join, "_os_path_exists": lambda p: resolve(p).exists(),
-            "_os_path_basename": os.path.basename, "_os_path_dirname": os.path.dirname,
+            "_os_path_join": os.path.join,
+            "_os_path_exists": lambda p: resolve(p).exists(),
+            "_os_path_basename": os.path.basename,
+            "_os_path_dirname": os.path.dirname,
             "_os_path_abspath": lambda p: str(resolve(p)),
         }
         return stubs
@@ -228,23 +352,29 @@ class TiltRun:
                 if not is_root:
                     raise TiltfileError("config.* may only be called from the root Tiltfile")
                 return function(*args, **kwargs)
+
             return guarded
 
         def define(kind: str) -> Any:
             def define_setting(name: str, args: bool = False, usage: str = "") -> None:
                 self.config_defs[name] = (kind, args)
+
             return only_root(define_setting)
 
         def parse() -> dict[str, Any]:
-            return {name: list(self.args) for name, (_, positional) in self.config_defs.items()
-                    if positional and self.args}
+            return {
+                name: list(self.args)
+                for name, (_, positional) in self.config_defs.items()
+                if positional and self.args
+            }
 
         def set_enabled_resources(resources: list[str]) -> None:
             self.enabled = list(resources)
 
         return {
             "_config_define_string_list": define("string_list"),
-            "_config_define_string": define("string"), "_config_define_bool": define("bool"),
+            "_config_define_string": define("string"),
+            "_config_define_bool": define("bool"),
             "_config_parse": only_root(parse),
             "_config_set_enabled_resources": only_root(set_enabled_resources),
         }
@@ -252,4 +382,5 @@ class TiltRun:
     def _recorder(self, file_dir: Path) -> Any:
         def record(name: str, **kwargs: Any) -> None:
             self.calls.append(Call(name, file_dir, (), kwargs))
+
         return record

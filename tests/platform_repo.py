@@ -1,0 +1,27 @@
+"""Throwaway copies of this repository with generated services, for platform-level tests."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import snapshot_repo
+
+
+def add_service(repo: Path, name: str, data: list[str] | None = None) -> None:
+    """`make service name=<name>` (the hook behind it), with answers as KEY=VALUE."""
+    arguments = [arg for pair in data or [] for arg in ("--data", pair)]
+    subprocess.run(
+        [sys.executable, "-m", "hooks", "new-service", name, *arguments],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def repo_with_services(destination: Path, services: dict[str, list[str]]) -> Path:
+    """This repository (tagged as a release) plus the given services: name -> answers."""
+    repo = snapshot_repo(destination, tag="v0.1.0")
+    for name, data in services.items():
+        add_service(repo, name, data)
+    return repo

@@ -1,0 +1,154 @@
+"""Makefile targets with stand-in docker, k3d, minikube, kubectl, tilt and ctlptl on PATH."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, snapshot_repo
+from tests.platform_repo import add_service
+
+VENV = Path(sys.prefix)
+VERSIONS = {
+    "docker": "27.1.0",
+    "k3d": "k3d version v5.9.0",
+    "minikube": "v1.36.0",
+    "kubectl": "Client Version: v1.33.0",
+    "tilt": "v0.37.6, built 2026-01-01",
+    "ctlptl": "v0.9.3, built 2026-01-01",
+}
+# Each stand-in logs its arguments; ctlptl keeps the cluster's existence in a state file.
+STAND_IN = """#!/bin/sh
+echo "{name} $*" >> "$CALLS"
+case "{name} $1" in
+  "ctlptl get") test -f "$STATE/cluster" ;;
+  "ctlptl apply") cat > "$STATE/cluster" ;;
+  "ctlptl delete") rm -f "$STATE/cluster" ;;
+  *" version") echo "{version}" ;;
+esac
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = snapshot_repo(tmp_path / "repo", tag="v0.1.0")
+    add_service(repo, "orders")
+    return repo
+
+
+def stand_ins(directory: Path, missing: tuple[str, ...] = ()) -> Path:
+    directory.mkdir()
+    for name, version in VERSIONS.items():
+        if name not in missing:
+            path = directory / name
+            path.write_text(STAND_IN.format(name=name, version=version))
+            path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return directory
+
+
+def make(repo: Path, tools: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    state = repo.parent / "state"
+    state.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PATH": f"{tools}:{VENV / 'bin'}:/usr/bin:/bin",
+        "CALLS": str(repo.parent / "calls.log"),
+        "STATE": str(state),
+    }
+    return subprocess.run(
+        ["make", "--no-print-directory", f"VENV={VENV}", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def calls(repo: Path) -> list[str]:
+    log = repo.parent / "calls.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_help_is_the_default_and_lists_every_target(repo: Path, tmp_path: Path) -> None:
+    result = make(repo, stand_ins(tmp_path / "bin"))
+    targets = [line.split()[1] for line in result.stdout.splitlines()]
+    assert targets[0] == "help"
+    assert {
+        "service",
+        "test",
+        "check",
+        "lint",
+        "doctor",
+        "cluster",
+        "cluster-down",
+        "env",
+        "dev",
+        "down",
+    } <= set(targets)
+
+
+def test_make_dev_runs_doctor_cluster_env_then_tilt_up(repo: Path, tmp_path: Path) -> None:
+    env_file = repo / "services" / "orders" / ".env.development"
+    env_file.unlink()
+    result = make(repo, stand_ins(tmp_path / "bin"), "dev", "services=orders")
+    assert result.returncode == 0, result.stderr
+    log = calls(repo)
+    order = [line.split()[0] for line in log]
+    doctor_done = order.index("ctlptl", order.index("tilt"))  # version checks come first
+    assert "ctlptl apply -f -" in log[doctor_done:]
+    assert log[-1] == "tilt up --port 10350 -- orders"
+    assert env_file.exists()
+    assert "k3d-microplatform" in (tmp_path / "state" / "cluster").read_text()
+
+
+def test_make_cluster_twice_creates_once(repo: Path, tmp_path: Path) -> None:
+    tools = stand_ins(tmp_path / "bin")
+    first, second = make(repo, tools, "cluster"), make(repo, tools, "cluster")
+    assert first.returncode == second.returncode == 0
+    assert [line for line in calls(repo) if line.startswith("ctlptl apply")] == [
+        "ctlptl apply -f -"
+    ]
+    assert "already running; nothing to do" in second.stdout
+
+
+def test_minikube_is_the_alternative(repo: Path, tmp_path: Path) -> None:
+    result = make(repo, stand_ins(tmp_path / "bin"), "cluster", "cluster=minikube")
+    assert result.returncode == 0, result.stderr
+    created = (tmp_path / "state" / "cluster").read_text()
+    assert "product: minikube" in created and "--cni=calico" in created
+
+
+@pytest.mark.parametrize("tool", ["tilt", "ctlptl", "k3d", "docker"])
+def test_a_missing_tool_stops_make_dev_before_anything_is_created(
+    repo: Path, tmp_path: Path, tool: str
+) -> None:
+    result = make(repo, stand_ins(tmp_path / "bin", missing=(tool,)), "dev")
+    assert result.returncode != 0
+    assert f"[MISSING] {tool} is not installed" in result.stdout
+    assert "-> install it: " in result.stdout
+    assert not any(line.startswith(("ctlptl apply", "tilt up")) for line in calls(repo))
+    assert not (tmp_path / "state" / "cluster").exists()
+
+
+def test_an_old_tool_is_reported_with_the_upgrade(repo: Path, tmp_path: Path) -> None:
+    tools = stand_ins(tmp_path / "bin")
+    (tools / "tilt").write_text(STAND_IN.format(name="tilt", version="v0.20.1, built 2021"))
+    result = make(repo, tools, "doctor")
+    assert result.returncode != 0
+    assert "tilt 0.20.1 is older than" in result.stdout and "upgrade it:" in result.stdout
+
+
+def test_make_down_stops_tilt(repo: Path, tmp_path: Path) -> None:
+    assert make(repo, stand_ins(tmp_path / "bin"), "down").returncode == 0
+    assert calls(repo) == ["tilt down"]
+
+
+def test_makefile_has_no_logic_beyond_one_line_per_step() -> None:
+    recipes = [
+        line for line in (REPO / "Makefile").read_text().splitlines() if line.startswith("\t")
+    ]
+    assert all(len(line) < 110 and "if " not in line and "for " not in line for line in recipes)
