@@ -1,0 +1,57 @@
+"""The services committed under services/: still valid, and `hello` still matches the template."""
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, git
+from tests.kube import kustomize, validation_errors
+from tests.tilt import TiltRun
+
+pytestmark = pytest.mark.check
+SERVICES = sorted(p.parent for p in (REPO / "services").glob("*/.copier-answers.yml"))
+HADOLINT = str(Path(sys.executable).with_name("hadolint"))
+
+
+def answers_of(service: Path) -> dict[str, Any]:
+    return yaml.safe_load((service / ".copier-answers.yml").read_text())
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
+def test_each_service_renders_valid_manifests_and_a_clean_dockerfile(service: Path) -> None:
+    for overlay in ("base", "overlays/dev", "overlays/prod"):
+        assert validation_errors(kustomize(service / "k8s" / overlay), "1.37") == []
+    lint = subprocess.run([HADOLINT, "--failure-threshold", "warning", str(service / "Dockerfile")],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_the_root_tiltfile_loads_every_service_in_this_repository() -> None:
+    run = TiltRun(root=REPO).run()
+    built = sorted(call.kwargs["ref"] for call in run.named("docker_build"))
+    assert built == sorted(answers_of(service)["service_name"] for service in SERVICES)
+
+
+def test_the_example_service_is_a_fresh_generation_with_its_answers(
+    template_repo: Path, copie_session: Any
+) -> None:
+    hello = REPO / "services" / "hello"
+    given = {k: v for k, v in answers_of(hello).items() if not k.startswith("_")}
+    fresh = Path(copie_session.copy(extra_answers=given, template_dir=template_repo).project_dir)
+    tracked = git(REPO, "ls-files", "--cached", "--others", "--exclude-standard",
+                  "services/hello").splitlines()
+    committed = {Path(name).relative_to("services/hello") for name in tracked}
+    local_only = {".env.development", ".env.test"}  # made by the copy task, never committed
+    generated = {p.relative_to(fresh) for p in fresh.rglob("*")
+                 if p.is_file() and p.name not in local_only}
+    assert committed == generated, "regenerate: see services/README.md"
+    drifted = [str(p) for p in committed - {Path(".copier-answers.yml")}
+               if not filecmp.cmp(hello / p, fresh / p, shallow=False)]
+    assert drifted == [], "services/hello drifted from the template; see services/README.md"
+    fresh_answers = {k: v for k, v in answers_of(fresh).items() if not k.startswith("_")}
+    assert fresh_answers == given
