@@ -6,14 +6,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hooks.envfiles import create_local_env_files
+from hooks.envfiles import sync_local_env_files
 from hooks.errors import HookError
 from hooks.pythonnames import DATA_FILE, render_data_file
 
 
 def _env_files(args: argparse.Namespace) -> None:
-    for path in create_local_env_files(Path(args.service_dir)):
-        print(f"created {path} from .env.example")
+    for line in sync_local_env_files(Path(args.service_dir)):
+        print(line)
 
 
 def _env_all(args: argparse.Namespace) -> None:
@@ -21,6 +21,23 @@ def _env_all(args: argparse.Namespace) -> None:
     for service in services:
         _env_files(argparse.Namespace(service_dir=str(service)))
     print(f"local env files present for {len(services)} service(s)")
+
+
+def _env_check(args: argparse.Namespace) -> None:
+    from hooks.envcheck import check_all
+
+    problems = check_all(Path.cwd())
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise HookError(f"{len(problems)} env convention problem(s); see docs/environment.md")
+    print("env conventions hold in every service")
+
+
+def _dev_manifests(args: argparse.Namespace) -> None:
+    from hooks.devmanifests import render_dev_manifests
+
+    print(render_dev_manifests(Path(args.service_dir)), end="")
 
 
 def _doctor(args: argparse.Namespace) -> None:
@@ -87,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     env.set_defaults(run=_env_files)
     env_all = commands.add_parser("env", help="create missing local env files of every service")
     env_all.set_defaults(run=_env_all)
+    check = commands.add_parser("env-check", help="env drift checks over every service")
+    check.set_defaults(run=_env_check)
+    manifests = commands.add_parser("dev-manifests", help="what Tilt deploys for a service")
+    manifests.add_argument("service_dir")
+    manifests.set_defaults(run=_dev_manifests)
     doctor = commands.add_parser("doctor", help="check this machine is ready for make dev")
     doctor.add_argument("--cluster", default="k3d", choices=["k3d", "minikube"])
     doctor.set_defaults(run=_doctor)

@@ -3,19 +3,35 @@
 import shutil
 from pathlib import Path
 
+from hooks.envfile import read_env
+
 LOCAL_ENV_FILES = (".env.development", ".env.test")
 
 
-def create_local_env_files(service_dir: Path) -> list[Path]:
-    """Copy .env.example to each missing local env file; never overwrite. Returns those made."""
-    example = service_dir / ".env.example"
-    if not example.is_file():
+def sync_local_env_files(service_dir: Path) -> list[str]:
+    """Create missing local env files from .env.example (never overwrite); report drift.
+
+    Returns one line per file created and per key missing on either side.
+    """
+    example_path = service_dir / ".env.example"
+    if not example_path.is_file():
         return []
-    created = []
+    example = read_env(example_path, example=True)
+    report = []
     for name in LOCAL_ENV_FILES:
         target = service_dir / name
         if not target.exists():
-            shutil.copyfile(example, target)
-            target.chmod(0o600)  # local values may be real secrets
-            created.append(target)
-    return created
+            shutil.copyfile(example_path, target)
+            target.chmod(0o600)  # it will hold real values
+            report.append(f"created {target} from .env.example")
+            continue
+        local = read_env(target)
+        missing = [key for key in example.entries if key not in local.entries]
+        extra = [key for key in local.entries if key not in example.entries]
+        if missing:
+            report.append(f"{target}: missing {', '.join(missing)} (copy from .env.example)")
+        if extra:
+            report.append(
+                f"{target}: {', '.join(extra)} not in .env.example (document it there, or drop it)"
+            )
+    return report

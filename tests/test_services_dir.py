@@ -26,8 +26,11 @@ def answers_of(service: Path) -> dict[str, Any]:
 def test_each_service_renders_valid_manifests_and_a_clean_dockerfile(service: Path) -> None:
     for overlay in ("base", "overlays/dev", "overlays/prod"):
         assert validation_errors(kustomize(service / "k8s" / overlay), "1.37") == []
-    lint = subprocess.run([HADOLINT, "--failure-threshold", "warning", str(service / "Dockerfile")],
-                          capture_output=True, text=True)
+    lint = subprocess.run(
+        [HADOLINT, "--failure-threshold", "warning", str(service / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
     assert lint.returncode == 0, lint.stdout
 
 
@@ -43,15 +46,20 @@ def test_the_example_service_is_a_fresh_generation_with_its_answers(
     hello = REPO / "services" / "hello"
     given = {k: v for k, v in answers_of(hello).items() if not k.startswith("_")}
     fresh = Path(copie_session.copy(extra_answers=given, template_dir=template_repo).project_dir)
-    tracked = git(REPO, "ls-files", "--cached", "--others", "--exclude-standard",
-                  "services/hello").splitlines()
+    tracked = git(
+        REPO, "ls-files", "--cached", "--others", "--exclude-standard", "services/hello"
+    ).splitlines()
     committed = {Path(name).relative_to("services/hello") for name in tracked}
     local_only = {".env.development", ".env.test"}  # made by the copy task, never committed
-    generated = {p.relative_to(fresh) for p in fresh.rglob("*")
-                 if p.is_file() and p.name not in local_only}
+    generated = {
+        p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file() and p.name not in local_only
+    }
     assert committed == generated, "regenerate: see services/README.md"
-    drifted = [str(p) for p in committed - {Path(".copier-answers.yml")}
-               if not filecmp.cmp(hello / p, fresh / p, shallow=False)]
+    drifted = [
+        str(p)
+        for p in committed - {Path(".copier-answers.yml")}
+        if not filecmp.cmp(hello / p, fresh / p, shallow=False)
+    ]
     assert drifted == [], "services/hello drifted from the template; see services/README.md"
     fresh_answers = {k: v for k, v in answers_of(fresh).items() if not k.startswith("_")}
     assert fresh_answers == given

@@ -277,7 +277,7 @@ class TiltRun:
             dir: str = "",
             stdin: Any = None,
         ) -> str:
-            record("local", command=command)
+            record("local", command=command, quiet=quiet, echo_off=echo_off)
             argv = ["sh", "-c", command] if isinstance(command, str) else command  # as Tilt
             result = subprocess.run(
                 argv, cwd=resolve(dir or "."), capture_output=True, text=True, check=False

@@ -1,0 +1,73 @@
+"""What Tilt deploys for a service: the dev overlay, with config from .env.development.
+
+Non-secret keys go into the service's ConfigMap, keys marked `# @secret` in .env.example
+into a Secret: Tilt redacts Secret values from its logs, not ConfigMap values. Names carry
+a hash of the content, so a changed value rolls the pods, as kustomize generators do.
+"""
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hooks.envfile import read_env
+from hooks.errors import HookError
+
+KUBECTL = str(Path(sys.executable).with_name("kubectl"))
+
+
+def _suffixed(name: str, data: dict[str, str]) -> str:
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return f"{name}-{digest[:10]}"
+
+
+def split_config(service_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(config, secrets) from .env.development; keys unknown to .env.example count as secret."""
+    example = read_env(service_dir / ".env.example", example=True)
+    local_path = service_dir / ".env.development"
+    local = read_env(local_path) if local_path.exists() else example
+    public = set(example.entries) - example.secret_keys
+    config = {k: v for k, v in local.values.items() if k in public}
+    secrets = {k: v for k, v in local.values.items() if k not in public}
+    return config, secrets
+
+
+def dev_manifests(service_dir: Path) -> list[dict[str, Any]]:
+    """The dev overlay's objects with the env split into a ConfigMap and a Secret."""
+    result = subprocess.run(
+        [KUBECTL, "kustomize", str(service_dir / "k8s" / "overlays" / "dev")],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode:
+        raise HookError(f"kustomize {service_dir}/k8s/overlays/dev: {result.stderr.strip()}")
+    documents = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    config, secrets = split_config(service_dir)
+    [deployment] = [doc for doc in documents if doc["kind"] == "Deployment"]
+    env_from = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    config_ref = next(e["configMapRef"] for e in env_from if "configMapRef" in e)
+    secret_ref = next(e["secretRef"] for e in env_from if "secretRef" in e)
+    [config_map] = [d for d in documents if d["metadata"]["name"] == config_ref["name"]]
+    data = {**config_map.get("data", {}), **config}  # .env.development wins over defaults
+    base_name = config_map["metadata"]["name"].rsplit("-", 1)[0]
+    config_map["metadata"]["name"] = config_ref["name"] = _suffixed(base_name, data)
+    config_map["data"] = data
+    secret_name = _suffixed(secret_ref["name"], secrets)
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {**config_map["metadata"], "name": secret_name},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in secrets.items()},
+    }
+    secret_ref["name"] = secret_name
+    return [*documents, secret]
+
+
+def render_dev_manifests(service_dir: Path) -> str:
+    """The YAML stream Tilt's k8s_yaml() takes."""
+    return yaml.safe_dump_all(dev_manifests(service_dir), sort_keys=False)
