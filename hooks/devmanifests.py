@@ -41,7 +41,9 @@ def dev_manifests(service_dir: Path) -> list[dict[str, Any]]:
     """The dev overlay's objects with the env split into a ConfigMap and a Secret."""
     result = subprocess.run(
         [KUBECTL, "kustomize", str(service_dir / "k8s" / "overlays" / "dev")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode:
         raise HookError(f"kustomize {service_dir}/k8s/overlays/dev: {result.stderr.strip()}")

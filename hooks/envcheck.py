@@ -33,7 +33,9 @@ def settings_keys(service_dir: Path) -> set[str]:
 def _ignored(repo: Path, paths: list[Path]) -> set[Path]:
     result = subprocess.run(
         ["git", "-C", str(repo), "check-ignore", "--no-index", *map(str, paths)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return {Path(line) for line in result.stdout.splitlines()}
 
@@ -47,29 +49,42 @@ def check_service(repo: Path, service_dir: Path) -> list[str]:
     name = service_dir.name
     problems = []
     documented, read = set(example.entries), settings_keys(service_dir)
-    problems += [f"{name}: the settings read {k} but .env.example does not document it"
-                 for k in sorted(read - documented)]
-    problems += [f"{name}: .env.example documents {k} but the settings never read it"
-                 for k in sorted(documented - read)]
+    problems += [
+        f"{name}: the settings read {k} but .env.example does not document it"
+        for k in sorted(read - documented)
+    ]
+    problems += [
+        f"{name}: .env.example documents {k} but the settings never read it"
+        for k in sorted(documented - read)
+    ]
     config_env = service_dir / "k8s" / "base" / "config.env"
     if config_env.exists():
         for key in read_env(config_env).entries:
             if key in example.secret_keys:
-                problems.append(f"{name}: k8s/base/config.env puts secret {key} in the "
-                                "ConfigMap; remove it, secrets come from the Secret")
+                problems.append(
+                    f"{name}: k8s/base/config.env puts secret {key} in the "
+                    "ConfigMap; remove it, secrets come from the Secret"
+                )
             elif key not in documented:
-                problems.append(f"{name}: k8s/base/config.env sets {key}, which .env.example "
-                                "does not document")
+                problems.append(
+                    f"{name}: k8s/base/config.env sets {key}, which .env.example does not document"
+                )
     candidates = [service_dir / f for f in (*MUST_BE_IGNORED, ".env.example")]
     ignored = _ignored(repo, candidates)
-    problems += [f"{name}: git does not ignore {p.name}; add '.env*' and '!.env.example' "
-                 "to .gitignore" for p in candidates[:-1] if p not in ignored]
+    problems += [
+        f"{name}: git does not ignore {p.name}; add '.env*' and '!.env.example' to .gitignore"
+        for p in candidates[:-1]
+        if p not in ignored
+    ]
     if candidates[-1] in ignored:
         problems.append(f"{name}: git ignores .env.example, which must be committed")
     answers = yaml.safe_load((service_dir / ".copier-answers.yml").read_text()) or {}
-    problems += [f"{name}: the answers file records '{key}', which looks like a secret; "
-                 "secrets belong in .env.development" for key in answers
-                 if SECRET_LOOKING_NAME.search(str(key))]
+    problems += [
+        f"{name}: the answers file records '{key}', which looks like a secret; "
+        "secrets belong in .env.development"
+        for key in answers
+        if SECRET_LOOKING_NAME.search(str(key))
+    ]
     return problems
 
 
@@ -90,10 +105,16 @@ def check_committed_secrets(repo: Path, service_dir: Path) -> list[str]:
     """No committed file (answers file included) holds a local secret value."""
     problems = []
     for value, origin in local_secret_values(service_dir).items():
-        hits = subprocess.run(["git", "-C", str(repo), "grep", "-l", "-F", "-e", value],
-                              capture_output=True, text=True, check=False).stdout.split()
-        problems += [f"the value of {origin} is committed in {hit}; remove it and rotate "
-                     "the secret" for hit in hits]
+        hits = subprocess.run(
+            ["git", "-C", str(repo), "grep", "-l", "-F", "-e", value],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        problems += [
+            f"the value of {origin} is committed in {hit}; remove it and rotate the secret"
+            for hit in hits
+        ]
     return problems
 
 

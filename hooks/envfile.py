@@ -12,7 +12,7 @@ from pathlib import Path
 from hooks.errors import HookError
 
 KEY = re.compile(r"[A-Z][A-Z0-9_]*")
-SECRET_MARKER = "# @secret"
+SECRET_MARKER = "# @secret"  # noqa: S105 - a marker, not a password
 PLACEHOLDER = re.compile(
     r"(|<[^>]*>|change[-_]?me|replace[-_]?me|placeholder|example|dummy|todo|x+|\*+|your[-_].*)",
     re.IGNORECASE,

@@ -1,4 +1,4 @@
-"""Each service's .env.development reaches its pod split: ConfigMap for config, Secret for secrets."""
+"""Each service's .env.development reaches its pod as a ConfigMap plus a Secret."""
 
 import base64
 from pathlib import Path
@@ -9,7 +9,7 @@ import yaml
 from tests.platform_repo import repo_with_services
 from tests.tilt import TiltRun
 
-SECRET = "s3cr3t-token-9f8e7d"
+SECRET = "s3cr3t-token-9f8e7d"  # noqa: S105 - a planted test value
 
 
 @pytest.fixture(scope="module")

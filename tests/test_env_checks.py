@@ -1,0 +1,90 @@
+"""Env drift checks (make check): each fails on a planted violation, passes on a clean service."""
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hooks.envcheck import check_all
+from tests.conftest import REPO, git
+from tests.platform_repo import repo_with_services
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = repo_with_services(tmp_path, {"orders": []})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "add orders")
+    return repo
+
+
+def plant_undocumented_setting(service: Path) -> None:
+    settings = next(service.glob("src/*/settings.py"))
+    settings.write_text(
+        settings.read_text().replace(
+            "    log_level:", "    feature_flag: bool = False\n    log_level:"
+        )
+    )
+
+
+def plant_unread_example_key(service: Path) -> None:
+    with (service / ".env.example").open("a") as example:
+        example.write("\n# Nobody reads this.\nORPHAN=1\n")
+
+
+def plant_secret_in_configmap(service: Path) -> None:
+    with (service / "k8s" / "base" / "config.env").open("a") as config:
+        config.write("UPSTREAM_API_TOKEN=oops\n")
+
+
+def plant_unignored_env_file(service: Path) -> None:
+    with (service / ".gitignore").open("a") as ignore:
+        ignore.write("!.env.development\n")
+
+
+def plant_committed_secret(service: Path) -> None:
+    env = service / ".env.development"
+    env.write_text(env.read_text().replace("change-me", "tok-8d7f6e5a4b3c"))
+    (service / "notes.md").write_text("debug with tok-8d7f6e5a4b3c\n")
+    git(service, "add", "notes.md")
+
+
+def plant_secret_in_answers(service: Path) -> None:
+    answers = service / ".copier-answers.yml"
+    answers.write_text(answers.read_text() + "db_password: hunter2\n")
+
+
+PLANTS: list[tuple[Callable[[Path], None], str]] = [
+    (plant_undocumented_setting, "the settings read FEATURE_FLAG but .env.example does not"),
+    (plant_unread_example_key, ".env.example documents ORPHAN but the settings never read it"),
+    (plant_secret_in_configmap, "config.env puts secret UPSTREAM_API_TOKEN in the ConfigMap"),
+    (plant_unignored_env_file, "git does not ignore .env.development"),
+    (
+        plant_committed_secret,
+        "UPSTREAM_API_TOKEN in services/orders/.env.development is committed in services/orders/notes.md",
+    ),
+    (plant_secret_in_answers, "the answers file records 'db_password', which looks like a secret"),
+]
+
+
+def test_a_clean_service_passes(repo: Path) -> None:
+    assert check_all(repo) == []
+
+
+@pytest.mark.parametrize(("plant", "message"), PLANTS, ids=[p.__name__[6:] for p, _ in PLANTS])
+def test_each_planted_violation_is_caught(
+    repo: Path, plant: Callable[[Path], None], message: str
+) -> None:
+    plant(repo / "services" / "orders")
+    problems = check_all(repo)
+    assert any(message in problem for problem in problems), problems
+
+
+@pytest.mark.check
+def test_this_repository_follows_the_env_conventions() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hooks", "env-check"], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
