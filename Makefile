@@ -1,13 +1,14 @@
 # Thin by design: logic lives in Python under hooks/ (`python -m hooks --help`).
 # Variables reach Python through the environment, never spliced into a shell command.
 .DEFAULT_GOAL := help
-.PHONY: help service test check lint lock doctor cluster cluster-down env dev down
+.PHONY: help service update update-check release test check lint lock doctor cluster cluster-down \
+        env dev down
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
 cluster ?= k3d
-export name ref data args cluster services
+export name ref data args cluster services version
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -19,6 +20,15 @@ $(VENV)/.installed: requirements.txt
 
 service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] [data="service_port=9000 team=payments"]
 	@$(PYTHON) -m hooks new-service "$$name" --ref "$$ref" --data-list "$$data"
+
+update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD]: progress, then a table
+	@$(PYTHON) -m hooks update --name "$$name" --ref "$$ref"
+
+update-check: $(VENV)/.installed ## List services behind the latest template release (non-zero if any)
+	@$(PYTHON) -m hooks update-check
+
+release: $(VENV)/.installed ## Tag template version=X.Y.Z (needs its CHANGELOG.md entry)
+	@$(PYTHON) -m hooks release "$$version"
 
 test: $(VENV)/.installed ## Run every check (args="-k manifests" to select)
 	$(PYTHON) -m pytest $$args

@@ -73,6 +73,37 @@ def _tilt(args: argparse.Namespace) -> None:
     os.execvp("tilt", ["tilt", "up", "--port", port, "--", *args.services.split()])
 
 
+def _update(args: argparse.Namespace) -> None:
+    from hooks.rollout import run
+
+    if not run(Path.cwd(), args.name, args.ref):
+        raise HookError("not every service was updated (see the table above)")
+
+
+def _update_check(args: argparse.Namespace) -> None:
+    from hooks.rollout import behind
+
+    late = behind(Path.cwd())
+    for name, recorded, latest in late:
+        print(f"{name}: {recorded} -> {latest} available")
+    if late:
+        raise HookError(f"{len(late)} service(s) behind the latest template; run: make update")
+    print("every service is on the latest template release")
+
+
+def _release(args: argparse.Namespace) -> None:
+    from hooks.release import release
+
+    print(release(Path.cwd(), args.version))
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from hooks.migrations import apply_renames
+
+    for line in apply_renames(Path.cwd(), Path(args.declarations), args.old, args.new):
+        print(line)
+
+
 def _python_names(args: argparse.Namespace) -> None:
     DATA_FILE.write_text(render_data_file())
     print(f"wrote {DATA_FILE}")
@@ -118,6 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("action", choices=["up", "down"])
         sub.add_argument("--cluster", default="k3d", choices=["k3d", "minikube"])
         sub.set_defaults(run=runner)
+    update = commands.add_parser("update", help="copier update every service, or one")
+    update.add_argument("--name", default="")
+    update.add_argument("--ref", default="", help="default: latest release; HEAD: unreleased")
+    update.set_defaults(run=_update)
+    commands.add_parser("update-check", help="services behind the latest release").set_defaults(
+        run=_update_check
+    )
+    release = commands.add_parser("release", help="tag a template version")
+    release.add_argument("version")
+    release.set_defaults(run=_release)
+    migrate = commands.add_parser("migrate", help="copier migration: apply declared renames")
+    migrate.add_argument("declarations")
+    migrate.add_argument("old")
+    migrate.add_argument("new")
+    migrate.set_defaults(run=_migrate)
     tilt = commands.add_parser("tilt", help="tilt up [services] / tilt down")
     tilt.add_argument("action", choices=["up", "down"])
     tilt.add_argument("--services", default="", help="space-separated names (default: all)")

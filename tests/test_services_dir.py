@@ -63,3 +63,10 @@ def test_the_example_service_is_a_fresh_generation_with_its_answers(
     assert drifted == [], "services/hello drifted from the template; see services/README.md"
     fresh_answers = {k: v for k, v in answers_of(fresh).items() if not k.startswith("_")}
     assert fresh_answers == given
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
+def test_no_conflicts_remain(service: Path) -> None:
+    from hooks.rollout import conflicts_in
+
+    assert conflicts_in(REPO, service) == [], "resolve these, then commit (docs/updating.md)"

@@ -1,0 +1,40 @@
+"""Template releases and `make` runs for the update tests, on throwaway repositories."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import git
+
+VENV = Path(sys.prefix)
+
+
+def make(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`make` as a user runs it, with this session's venv standing in for the repo's."""
+    return subprocess.run(
+        ["make", "--no-print-directory", f"VENV={VENV}", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace text that must be there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+
+
+def release(repo: Path, version: str, edits: dict[str, tuple[str, str]]) -> None:
+    """A new template release: edits to template files (path -> old, new), committed, tagged."""
+    for path, (old, new) in edits.items():
+        edit(repo / path, old, new)
+    commit_all(repo, f"template {version}")
+    git(repo, "tag", version)
