@@ -63,7 +63,8 @@ PLANTS: list[tuple[Callable[[Path], None], str]] = [
     (plant_unignored_env_file, "git does not ignore .env.development"),
     (
         plant_committed_secret,
-        "UPSTREAM_API_TOKEN in services/orders/.env.development is committed in services/orders/notes.md",
+        "UPSTREAM_API_TOKEN in services/orders/.env.development is committed in "
+        "services/orders/notes.md",
     ),
     (plant_secret_in_answers, "the answers file records 'db_password', which looks like a secret"),
 ]

@@ -49,7 +49,8 @@ def test_a_local_file_needs_no_comments() -> None:
         ),
         (
             "# Port.\nMY-KEY=1\n",
-            "svc/.env.example:2: key 'MY-KEY' is not UPPER_SNAKE_CASE; rename it, for example MY_KEY",
+            "svc/.env.example:2: key 'MY-KEY' is not UPPER_SNAKE_CASE; rename it, "
+            "for example MY_KEY",
         ),
         (
             "# Port.\nexport PORT=1\n",
