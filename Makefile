@@ -2,7 +2,7 @@
 # Variables reach Python through the environment, never spliced into a shell command.
 .DEFAULT_GOAL := help
 .PHONY: help service update update-check release test check lint lock doctor cluster cluster-down \
-        env dev down
+        env dev down engine
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -38,6 +38,9 @@ check: $(VENV)/.installed ## Static checks of this repo and services/, no cluste
 
 lint: $(VENV)/.installed ## Linters only: ruff, mypy, yamllint, shellcheck, hadolint
 	$(PYTHON) -m pytest -m lint $$args
+
+engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
+	@$(PYTHON) -m hooks engine
 
 lock: $(VENV)/.installed ## Re-pin the template's hash-locked dependencies (needs PyPI)
 	$(PYTHON) -m hooks lock

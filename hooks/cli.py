@@ -104,6 +104,18 @@ def _migrate(args: argparse.Namespace) -> None:
         print(line)
 
 
+def _engine(args: argparse.Namespace) -> None:
+    import re
+
+    from hooks import engine
+
+    print(engine.ensure_engine(Path(".cache") / "dockerd.log"))
+    choices = re.findall(r'"(\d+\.\d+) \((python:[^)]+)\)"', Path("copier.yml").read_text())
+    for version, image in choices:
+        _, how = engine.ensure_base_image(image, version)
+        print(f"{image}: {how}")
+
+
 def _python_names(args: argparse.Namespace) -> None:
     DATA_FILE.write_text(render_data_file())
     print(f"wrote {DATA_FILE}")
@@ -168,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     tilt.add_argument("action", choices=["up", "down"])
     tilt.add_argument("--services", default="", help="space-separated names (default: all)")
     tilt.set_defaults(run=_tilt)
+    commands.add_parser("engine", help="a Docker engine and base images").set_defaults(run=_engine)
     names = commands.add_parser("python-names", help="regenerate the reserved module names")
     names.set_defaults(run=_python_names)
     lock = commands.add_parser("lock", help="re-pin the template's dependency locks")

@@ -1,0 +1,140 @@
+"""`make engine`: a Docker engine and base images for building services for real, here.
+
+Machines without a registry cannot pull `python:*-slim-*`, so a stand-in is built from
+Debian packages with the same Python major.minor: a test fixture only, the services'
+Dockerfiles are built unmodified. Rules for this machine kind (DEVELOPERS.md): the
+daemon runs with `--bridge=none --iptables=false` (host networking, nothing on private
+address ranges), and the Debian client (20.10) builds with BuildKit, since the newer
+client wants buildx.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from hooks.errors import HookError
+
+DEBIAN_CLIENT = Path("/usr/bin/docker")
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+# Debian releases whose python3 matches an image the template offers.
+STAND_IN_SUITES = {"3.13": "trixie", "3.11": "bookworm"}
+STAND_IN_PACKAGES = "python3,python3-venv,ca-certificates"
+
+
+def docker_client() -> str:
+    """The client that builds with BuildKit and no buildx: Debian's, when installed."""
+    if DEBIAN_CLIENT.exists():
+        return str(DEBIAN_CLIENT)
+    found = shutil.which("docker")
+    if found is None:
+        raise HookError("no docker client; run `make engine` (or install Docker)")
+    return found
+
+
+def docker(*args: str, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run the docker client with BuildKit on."""
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    result = subprocess.run(
+        [docker_client(), *args], capture_output=True, text=True, check=False, env=env, **kwargs
+    )  # type: ignore[call-overload]
+    if check and result.returncode:
+        raise HookError(f"docker {' '.join(args[:3])} failed: {result.stderr.strip()[-2000:]}")
+    return result  # type: ignore[no-any-return]
+
+
+def engine_answers() -> bool:
+    """Whether a Docker daemon answers the client."""
+    try:
+        return docker("version", "--format", "{{.Server.Version}}", check=False).returncode == 0
+    except HookError:
+        return False
+
+
+def _apt_install(*packages: str) -> None:
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise HookError(
+            f"install {' '.join(packages)} (Debian/Ubuntu: sudo apt-get install "
+            f"{' '.join(packages)}), or Docker Desktop, then rerun"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def ensure_engine(log: Path, wait_seconds: int = 60) -> str:
+    """Install Debian's docker.io and start its daemon when no engine answers."""
+    if engine_answers():
+        return "a Docker engine answers"
+    if shutil.which("dockerd") is None:
+        _apt_install("docker.io")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        subprocess.Popen(
+            ["dockerd", "--bridge=none", "--iptables=false"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if engine_answers():
+            return f"started dockerd (log: {log})"
+        time.sleep(1)
+    raise HookError(f"dockerd did not answer within {wait_seconds} s; see {log}")
+
+
+def image_exists(image: str) -> bool:
+    return docker("image", "inspect", image, check=False).returncode == 0
+
+
+def build_stand_in(image: str, suite: str) -> None:
+    """Debian `suite` with python3, the machine's CA bundle, and `python` on PATH."""
+    if shutil.which("debootstrap") is None:
+        _apt_install("debootstrap")
+    with tempfile.TemporaryDirectory(prefix="stand-in-") as scratch:
+        root = Path(scratch) / "rootfs"
+        subprocess.run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={STAND_IN_PACKAGES}",
+                suite,
+                str(root),
+                DEBIAN_MIRROR,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        bundle = os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        shutil.copyfile(bundle, root / "etc/ssl/certs/ca-certificates.crt")
+        (root / "usr/local/bin/python").symlink_to("/usr/bin/python3")  # as the real image
+        shutil.rmtree(root / "var/lib/apt/lists", ignore_errors=True)
+        changes = [
+            "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
+            "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+            'CMD ["python3"]',
+        ]
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        flags = [part for change in changes for part in ("--change", change)]
+        docker("import", *flags, "-", image, stdin=tar.stdout)
+        tar.wait()
+
+
+def ensure_base_image(image: str, python_version: str) -> tuple[bool, str]:
+    """(usable, how): the real image if present or pullable, else a Debian stand-in."""
+    if image_exists(image):
+        return True, "present"
+    if docker("pull", image, check=False, timeout=120).returncode == 0:
+        return True, "pulled"
+    suite = STAND_IN_SUITES.get(python_version)
+    if suite is None:
+        return False, (
+            f"not exercised: {image} cannot be pulled here and no Debian release "
+            f"ships Python {python_version} to stand in for it"
+        )
+    build_stand_in(image, suite)
+    return True, f"stand-in from Debian {suite}"

@@ -1,0 +1,165 @@
+"""Every generated service, built and run for real under its Kubernetes security settings."""
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from dockerfile_parse import DockerfileParser
+
+from hooks.engine import docker, docker_client, engine_answers, ensure_base_image
+from tests.conftest import CACHE
+from tests.containers import PodSpec, get, image_bytes, record, running, wait_until
+
+pytestmark = pytest.mark.containers
+METRICS = CACHE / "bench" / "containers.json"
+
+
+@dataclass
+class Built:
+    """A service's images, or why its Python version cannot be exercised here."""
+
+    case: str
+    service: Path
+    runtime: str = ""
+    dev: str = ""
+    not_exercised: str = ""
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    if not engine_answers():
+        message = "no Docker engine answers: run `make engine`"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI always runs the container tests")
+        pytest.skip(f"{message} (CI always runs these)")
+
+
+def build(service: Path, target: str, tag: str) -> float:
+    started = time.monotonic()
+    docker("build", "--network", "host", "--target", target, "-t", tag, str(service))
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="session")
+def built(engine: None, rendered_services: dict[str, Path]) -> dict[str, Built]:
+    """Both targets of every case whose base image exists here (real or stand-in)."""
+    result = {}
+    for case, service in rendered_services.items():
+        base = DockerfileParser(path=str(service / "Dockerfile")).parent_images[0]
+        version = base.split(":")[1].split("-")[0]
+        usable, how = ensure_base_image(base, version)
+        if not usable:
+            result[case] = Built(case, service, not_exercised=how)
+            continue
+        tag = f"template-test-{case}"
+        seconds = build(service, "runtime", f"{tag}:runtime")
+        build(service, "dev", f"{tag}:dev")
+        record(
+            METRICS,
+            case,
+            {
+                "build_seconds": seconds,
+                "image_mb": image_bytes(f"{tag}:runtime") / 1e6,
+                "own_layers_mb": (image_bytes(f"{tag}:runtime") - image_bytes(base)) / 1e6,
+            },
+        )
+        result[case] = Built(case, service, f"{tag}:runtime", f"{tag}:dev")
+    return result
+
+
+@pytest.fixture
+def images(request: pytest.FixtureRequest, built: dict[str, Built], service: Path) -> Built:
+    [case] = [c for c, b in built.items() if b.service == service]
+    if built[case].not_exercised:
+        pytest.skip(built[case].not_exercised)
+    return built[case]
+
+
+def test_the_runtime_image_runs_as_the_deployment_declares(images: Built) -> None:
+    spec = PodSpec.render(images.service, "overlays/prod")
+    with running(images.runtime, spec, "template-test-runtime") as (name, port):
+        ready = wait_until(lambda: get(port, spec.probe_path("startupProbe"))[0] == 200, 30)
+        assert get(port, spec.probe_path("readinessProbe"))[0] == 200
+        assert get(port, spec.probe_path("livenessProbe"))[0] == 200
+        identity = docker("exec", name, "id", "-u").stdout.strip()
+        assert identity == str(spec.pod["securityContext"]["runAsUser"])
+        assert docker("exec", name, "touch", "/app/x", check=False).returncode != 0
+        assert docker("exec", name, "touch", "/tmp/x", check=False).returncode == 0
+        status, metrics = get(port, "/metrics")
+        assert status == 200 and "http_requests_total" in metrics
+        logs = docker("logs", name).stdout + docker("logs", name).stderr
+        assert all(line.startswith("{") for line in logs.splitlines() if line.strip())
+    record(METRICS, images.case, {"ready_seconds": ready})
+
+
+def test_sigterm_lets_the_request_in_flight_finish_and_exits_zero(images: Built) -> None:
+    spec = PodSpec.render(images.service, "overlays/prod")
+    grace = spec.pod["terminationGracePeriodSeconds"]
+    with running(images.runtime, spec, "template-test-sigterm") as (name, port):
+        wait_until(lambda: get(port, spec.probe_path("readinessProbe"))[0] == 200, 30)
+        body = b'{"message": "in flight"}'
+        with socket.create_connection(("127.0.0.1", port), timeout=grace) as client:
+            client.sendall(
+                b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Type: "
+                b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:5]
+            )  # the request is in flight: headers, part of a body
+            time.sleep(0.5)
+            docker("kill", "--signal", "TERM", name)
+            time.sleep(1.0)  # the server is shutting down while the request is open
+            assert docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip() == "true"
+            client.sendall(body[5:])
+            answer = b"".join(iter(lambda: client.recv(65536), b"")).decode()  # until closed
+        assert answer.startswith("HTTP/1.1 200") and '"in flight"' in answer
+        exit_code = docker("wait", name, timeout=grace).stdout.strip()
+        assert exit_code == "0"
+
+
+def test_the_dev_target_serves_code_synced_like_tilts_live_update(images: Built) -> None:
+    spec = PodSpec.render(images.service, "overlays/dev")
+    [module] = [p.name for p in (images.service / "src").iterdir() if p.is_dir()]
+    source = (images.service / "src" / module / "main.py").read_text()
+    changed = source.replace('"version": __version__}', '"version": __version__, "live": "yes"}')
+    assert changed != source
+    with running(images.dev, spec, "template-test-dev") as (name, port):
+        wait_until(lambda: get(port, "/readyz")[0] == 200, 30)
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:  # what Tilt streams into `tar -x`
+            entry = tarfile.TarInfo(f"app/src/{module}/main.py")
+            entry.size, entry.mtime = len(changed.encode()), int(time.time())
+            tar.addfile(entry, io.BytesIO(changed.encode()))
+        started = time.monotonic()
+        subprocess.run(
+            [docker_client(), "exec", "-i", name, "tar", "-C", "/", "-x", "-f", "-"],
+            input=archive.getvalue(),
+            check=True,
+            capture_output=True,
+        )
+        wait_until(lambda: '"live":"yes"' in get(port, "/")[1], 20)
+        reload_seconds = time.monotonic() - started
+    record(METRICS, images.case, {"reload_seconds": reload_seconds})
+
+
+def test_a_code_only_change_rebuilds_from_cached_dependency_layers(
+    images: Built, tmp_path: Path
+) -> None:
+    copy = tmp_path / images.service.name
+    shutil.copytree(images.service, copy)
+    [main] = list(copy.glob("src/*/main.py"))
+    main.write_text(main.read_text() + "\n# a code-only change\n")
+    seconds = build(copy, "runtime", "template-test-rebuild:runtime")
+    before, after = layers(images.runtime), layers("template-test-rebuild:runtime")
+    docker("rmi", "-f", "template-test-rebuild:runtime", check=False)
+    # Base and dependency layers are reused; only the code layers (COPY src, compileall) change.
+    assert after[:-2] == before[:-2] and after[-2] != before[-2]
+    record(METRICS, images.case, {"code_rebuild_seconds": seconds})
+
+
+def layers(image: str) -> list[str]:
+    return docker("image", "inspect", "-f", '{{join .RootFS.Layers " "}}', image).stdout.split()
