@@ -31,7 +31,7 @@ TOOLS = {
     "docker": Tool(
         "docker",
         ("docker", "version", "--format", "{{.Server.Version}}"),
-        "24.0",
+        "20.10.5",  # k3d needs at least this
         "curl -fsSL https://get.docker.com | sh",
         "brew install --cask docker",
     ),

@@ -33,7 +33,7 @@ BAD_ANSWERS = [
     ("orders", ["team=Team A"], "team 'Team A' is not a valid label value"),
     ("orders", ["description="], "the description is empty"),
     ("orders", ["description=" + "d" * 201], "keep it to one line of at most 200"),
-    ("orders", ["description=two\nlines"], "must be one line without control characters"),
+    ("orders", ["description=two\nlines"], "must be one line of printable text"),
     ("orders", ["python_version=2.7"], "python_version"),
     ("orders", ["service_port"], "is not KEY=VALUE; for example service_port=9000"),
 ]

@@ -1,0 +1,147 @@
+"""Hostile answers: refused with a clear message, or rendered faithfully; never executed."""
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import REPO
+from tests.kube import kustomize
+
+HADOLINT = str(Path(sys.executable).with_name("hadolint"))
+CANARY = "/tmp/template-hostile-canary"  # the file an injection would create
+PIECES = [
+    '"',
+    "'",
+    ":",
+    ": ",
+    "#",
+    " #",
+    "\n",
+    "\r\n",
+    "\t",
+    "{{ 7*7 }}",
+    "{% if true %}x{% endif %}",
+    "{{ cycler.__init__.__globals__.os.system('touch " + CANARY + "') }}",
+    f"$(touch {CANARY})",
+    f"`touch {CANARY}`",
+    f"; touch {CANARY}",
+    "&& ",
+    "| ",
+    "> ",
+    "\\",
+    "- ",
+    "? ",
+    "*",
+    "&anchor ",
+    "!!python/object ",
+    "---",
+    "ü",
+    "日本語",
+    "🚀",
+    "\u202e",
+    "a",
+    "orders",
+    "-",
+    "0",
+]
+HOSTILE = st.one_of(
+    st.lists(st.sampled_from(PIECES), min_size=1, max_size=8).map("".join),
+    st.text(max_size=60),
+    st.text(min_size=150, max_size=400),
+)
+FREE_TEXT = ["service_name", "description", "team", "namespace"]
+
+
+@pytest.fixture(scope="session")
+def plain_template(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template without git: copier renders it in place instead of cloning per copy."""
+    plain = tmp_path_factory.mktemp("plain") / "template"
+    shutil.copytree(template_repo, plain, ignore=shutil.ignore_patterns(".git"))
+    return plain
+
+
+def render(template: Path, destination: Path, key: str, value: str) -> Exception | None:
+    """Copy with one hostile answer; the refusal, if any. The copy task takes no answer."""
+    data = {key: value} if key == "service_name" else {key: value, "service_name": "orders"}
+    try:
+        copier.run_copy(
+            str(template),
+            str(destination),
+            data=data,
+            defaults=True,
+            unsafe=True,
+            skip_tasks=True,
+            quiet=True,
+        )
+    except ValueError as refusal:
+        return refusal
+    return None
+
+
+@pytest.mark.parametrize("key", FREE_TEXT)
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(value=HOSTILE)
+def test_a_hostile_answer_is_refused_or_rendered_exactly(
+    key: str, value: str, plain_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    destination = tmp_path_factory.mktemp("hostile") / "service"
+    refusal = render(plain_template, destination, key, value)
+    assert not Path(CANARY).exists(), "an answer was executed"
+    if refusal is not None:
+        message = str(refusal)
+        assert f"'{key}'" in message and len(message) > 40, message  # says what and how
+        assert not destination.exists() or not any(destination.iterdir())
+        return
+    for path in destination.rglob("*.y*ml"):
+        list(yaml.safe_load_all(path.read_text()))  # every YAML file still parses
+    project = tomllib.loads((destination / "pyproject.toml").read_text())["project"]
+    [deployment] = [d for d in kustomize(destination / "k8s" / "base") if d["kind"] == "Deployment"]
+    given_back = {
+        "description": deployment["metadata"]["annotations"]["description"],
+        "team": deployment["metadata"]["labels"]["team"],
+        "namespace": deployment["metadata"]["namespace"],
+        "service_name": project["name"],
+    }
+    assert given_back[key] == value
+    if key == "description":
+        assert project["description"] == value
+    lint = subprocess.run(
+        [HADOLINT, "--failure-threshold", "warning", str(destination / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_no_answer_reaches_a_shell_as_a_command_string() -> None:
+    config = yaml.safe_load((REPO / "copier.yml").read_text())
+    for entry in config["_tasks"] + config["_migrations"]:
+        assert isinstance(entry["command"], list), entry  # a list runs without a shell
+
+
+def test_a_hostile_name_through_make_is_refused_and_runs_nothing(tmp_path: Path) -> None:
+    from tests.conftest import snapshot_repo
+    from tests.update_helpers import make
+
+    repo = snapshot_repo(tmp_path / "repo")
+    for name in (
+        f"x$(touch {CANARY})",
+        f"x`touch {CANARY}`",
+        f"x; touch {CANARY}",
+        f"x' && touch {CANARY} '",
+    ):
+        result = make(repo, "service", f"name={name}", f"data=description=$(touch {CANARY})")
+        assert result.returncode != 0
+        assert not Path(CANARY).exists()
