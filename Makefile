@@ -18,22 +18,29 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# checkov gets its own venv: beside the main tools it downgrades `packaging`.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(BOOTSTRAP_PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] [data="service_port=9000 team=payments"]
 	@$(PYTHON) -m hooks new-service "$$name" --ref "$$ref" --data-list "$$data"
 
 update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD]: progress, then a table
 	@$(PYTHON) -m hooks update --name "$$name" --ref "$$ref"
 
-update-check: $(VENV)/.installed ## List services behind the latest template release (non-zero if any)
+update-check: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## List services behind the latest template release (non-zero if any)
 	@$(PYTHON) -m hooks update-check
 
 release: $(VENV)/.installed ## Tag template version=X.Y.Z (needs its CHANGELOG.md entry)
 	@$(PYTHON) -m hooks release "$$version"
 
-test: $(VENV)/.installed ## Run every check (args="-k manifests" to select)
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Run every check (args="-k manifests" to select)
 	$(PYTHON) -m pytest $$args
 
-check: $(VENV)/.installed ## Static checks of this repo and services/, no cluster needed
+check: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Static checks of this repo and services/, no cluster needed
 	$(PYTHON) -m pytest -m check $$args
 
 lint: $(VENV)/.installed ## Linters only: ruff, mypy, yamllint, shellcheck, hadolint

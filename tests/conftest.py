@@ -1,6 +1,7 @@
 """Fixtures: an isolated machine, the template as a clean git repo, rendered services."""
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -129,3 +130,15 @@ def service_python() -> Path:
         )
         (venv / ".complete").touch()
     return python
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    """A Docker engine: skipped without one, except in CI, where that is a failure."""
+    from hooks.engine import engine_answers
+
+    if not engine_answers():
+        message = "no Docker engine answers: run `make engine`"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI always runs the container tests")
+        pytest.skip(f"{message} (CI always runs these)")

@@ -1,0 +1,159 @@
+"""Policy scanners over rendered manifests and Dockerfiles: trivy (embedded checks) and checkov.
+
+Both run offline. checkov lives in its own venv (.venv-checkov): beside the main tools it
+downgrades `packaging`. Findings not listed in security/suppressions.yml fail the gate.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hooks.errors import HookError
+
+TRIVY = Path(sys.executable).with_name("trivy")
+KUBECTL = Path(sys.executable).with_name("kubectl")
+SUPPRESSIONS = Path("security") / "suppressions.yml"
+BLOCKING = {"HIGH", "CRITICAL"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One scanner finding in one rendered file."""
+
+    scanner: str
+    id: str
+    severity: str
+    target: str
+    title: str
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.scanner} {self.id} ({self.severity}) {self.title}"
+
+
+def checkov_binary(repo: Path) -> Path:
+    return repo / ".venv-checkov" / "bin" / "checkov"
+
+
+def render_targets(service: Path, destination: Path) -> None:
+    """Each overlay rendered to <overlay>.yaml, and the Dockerfile, in one folder."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for overlay in ("base", "overlays/dev", "overlays/prod"):
+        rendered = subprocess.run(
+            [str(KUBECTL), "kustomize", str(service / "k8s" / overlay)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (destination / f"{overlay.replace('overlays/', '')}.yaml").write_text(rendered)
+    shutil.copyfile(service / "Dockerfile", destination / "Dockerfile")
+
+
+def trivy(directory: Path) -> list[Finding]:
+    with tempfile.TemporaryDirectory() as cache:
+        result = subprocess.run(
+            [
+                str(TRIVY),
+                "config",
+                "--skip-check-update",
+                "--quiet",
+                "--format",
+                "json",
+                "--cache-dir",
+                cache,
+                str(directory),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "TRIVY_DISABLE_VEX_NOTICE": "true"},
+        )
+    if result.returncode:
+        raise HookError(f"trivy failed: {result.stderr.strip()[-1000:]}")
+    return [
+        Finding("trivy", m["ID"], m["Severity"], r["Target"], m["Title"])
+        for r in json.loads(result.stdout).get("Results", [])
+        for m in r.get("Misconfigurations") or []
+    ]
+
+
+def checkov(repo: Path, directory: Path) -> list[Finding]:
+    binary = checkov_binary(repo)
+    if not binary.exists():
+        raise HookError("checkov is not installed: run `make check` (it creates .venv-checkov)")
+    result = subprocess.run(
+        [
+            str(binary),
+            "-d",
+            str(directory),
+            "--framework",
+            "kubernetes",
+            "dockerfile",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode not in (0, 1):  # 1: findings
+        raise HookError(f"checkov failed: {result.stderr.strip()[-1000:]}")
+    reports: Any = json.loads(result.stdout) if result.stdout.strip() else []
+    reports = reports if isinstance(reports, list) else [reports]
+    return [
+        Finding(
+            "checkov",
+            f["check_id"],
+            f.get("severity") or "UNRATED",
+            f["file_path"].lstrip("/"),
+            f["check_name"],
+        )
+        for report in reports
+        if isinstance(report, dict)
+        for f in report.get("results", {}).get("failed_checks", [])
+    ]
+
+
+def unaccepted(findings: list[Finding], repo: Path) -> list[Finding]:
+    """Findings the suppression file does not accept (dev relaxations only in dev.yaml)."""
+    listed = yaml.safe_load((repo / SUPPRESSIONS).read_text())
+    everywhere = {(s["scanner"], s["id"]) for s in listed["suppressions"]}
+    in_dev = {(s["scanner"], s["id"]) for s in listed["dev_relaxations"]}
+    return [
+        f
+        for f in findings
+        if (f.scanner, f.id) not in everywhere
+        and not (Path(f.target).name == "dev.yaml" and (f.scanner, f.id) in in_dev)
+    ]
+
+
+def scan_service(repo: Path, service: Path) -> list[Finding]:
+    """Every unaccepted finding in a service's overlays and Dockerfile."""
+    with tempfile.TemporaryDirectory() as scratch:
+        render_targets(service, Path(scratch))
+        findings = trivy(Path(scratch)) + checkov(repo, Path(scratch))
+    return unaccepted(findings, repo)
+
+
+def scan_platform(repo: Path) -> list[Finding]:
+    """Every unaccepted finding in the platform manifests."""
+    with tempfile.TemporaryDirectory() as scratch:
+        rendered = subprocess.run(
+            [str(KUBECTL), "kustomize", str(repo / "platform/namespaces")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (Path(scratch) / "platform.yaml").write_text(rendered)
+        findings = trivy(Path(scratch)) + checkov(repo, Path(scratch))
+    return unaccepted(findings, repo)
