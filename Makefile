@@ -2,13 +2,13 @@
 # Variables reach Python through the environment, never spliced into a shell command.
 .DEFAULT_GOAL := help
 .PHONY: help service update update-check release test check lint lock doctor cluster cluster-down \
-        env dev down engine
+        env dev down engine bench
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
 cluster ?= k3d
-export name ref data args cluster services version
+export name ref data args cluster services version runs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ lint: $(VENV)/.installed ## Linters only: ruff, mypy, yamllint, shellcheck, hado
 
 engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
 	@$(PYTHON) -m hooks engine
+
+bench: $(VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
+	$(PYTHON) -m bench $${runs:-5}
 
 lock: $(VENV)/.installed ## Re-pin the template's hash-locked dependencies (needs PyPI)
 	$(PYTHON) -m hooks lock

@@ -1,26 +1,13 @@
 """`make service`: generates from a version that exists in git, so every service can update."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import git, snapshot_repo
-
-VENV = Path(sys.prefix)
-
-
-def make(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`make` as a user runs it, with this session's venv standing in for the repo's."""
-    return subprocess.run(
-        ["make", "--no-print-directory", f"VENV={VENV}", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+from tests.update_helpers import VENV, make
 
 
 def recorded_commit(service: Path) -> str:

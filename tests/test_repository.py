@@ -38,9 +38,9 @@ def test_no_template_file_is_hidden_from_git() -> None:
 
 @pytest.mark.lint
 def test_python_code_is_ruff_clean_and_typed() -> None:
-    lint = tool("ruff", "check", "--no-cache", "hooks", "tests")
+    lint = tool("ruff", "check", "--no-cache", "hooks", "tests", "bench")
     assert lint.returncode == 0, lint.stdout
-    formatting = tool("ruff", "format", "--check", "--no-cache", "hooks", "tests")
+    formatting = tool("ruff", "format", "--check", "--no-cache", "hooks", "tests", "bench")
     assert formatting.returncode == 0, formatting.stdout
     types = tool("mypy")
     assert types.returncode == 0, types.stdout

@@ -23,6 +23,7 @@ def answers_of(service: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
+@pytest.mark.lint
 def test_each_service_renders_valid_manifests_and_a_clean_dockerfile(service: Path) -> None:
     for overlay in ("base", "overlays/dev", "overlays/prod"):
         assert validation_errors(kustomize(service / "k8s" / overlay), "1.37") == []

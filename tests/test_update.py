@@ -69,7 +69,11 @@ def test_local_edits_of_every_kind_survive_an_update(tmp_path: Path) -> None:
     assert git(repo, "diff", "--name-only", "--diff-filter=U") == ""  # markers stay, index clean
 
 
-def test_a_declared_rename_keeps_the_users_edit_at_the_new_path(tmp_path: Path) -> None:
+def release_a_rename(tmp_path: Path, declared: bool) -> tuple[Path, str]:
+    """orders edits k8s/base/service.yaml; v0.2.0 renames it to svc.yaml (and changes it).
+
+    Returns the service and `make update`'s output.
+    """
     repo = repo_with_services(tmp_path, {"orders": []})
     commit_all(repo, "add orders")
     orders = repo / "services" / "orders"
@@ -83,39 +87,28 @@ def test_a_declared_rename_keeps_the_users_edit_at_the_new_path(tmp_path: Path) 
     (base / "service.yaml.jinja").rename(base / "svc.yaml.jinja")
     edit(base / "svc.yaml.jinja", "  type: ClusterIP", "  type: ClusterIP  # in-cluster only")
     edit(base / "kustomization.yaml.jinja", "  - service.yaml\n", "  - svc.yaml\n")
-    (repo / "migrations.yml").write_text(
-        "releases:\n  - version: 0.2.0\n    renames:\n"
-        "      k8s/base/service.yaml: k8s/base/svc.yaml\n"
-    )
+    if declared:
+        (repo / "migrations.yml").write_text(
+            "releases:\n  - version: 0.2.0\n    renames:\n"
+            "      k8s/base/service.yaml: k8s/base/svc.yaml\n"
+        )
     commit_all(repo, "rename service.yaml")
     git(repo, "tag", "v0.2.0")
+    return orders, make(repo, "update").stdout
 
-    result = make(repo, "update")
 
+def test_a_declared_rename_keeps_the_users_edit_at_the_new_path(tmp_path: Path) -> None:
+    orders, output = release_a_rename(tmp_path, declared=True)
     assert not (orders / "k8s/base/service.yaml").exists()
     moved = (orders / "k8s/base/svc.yaml").read_text()
     assert "sessionAffinity: ClientIP" in moved  # the user's edit, at the new path
     assert "# in-cluster only" in moved
-    assert "orders: conflict in services/orders/k8s/base/svc.yaml" in result.stdout
+    assert "orders: conflict in services/orders/k8s/base/svc.yaml" in output
 
 
 def test_without_the_migration_the_same_rename_would_lose_the_edit(tmp_path: Path) -> None:
     # Why migrations.yml exists: copier drops an edit to a renamed file silently.
-    repo = repo_with_services(tmp_path, {"orders": []})
-    commit_all(repo, "add orders")
-    orders = repo / "services" / "orders"
-    edit(
-        orders / "k8s/base/service.yaml",
-        "  type: ClusterIP",
-        "  type: ClusterIP\n  sessionAffinity: ClientIP",
-    )
-    commit_all(repo, "local edit")
-    base = repo / "template/k8s/base"
-    (base / "service.yaml.jinja").rename(base / "svc.yaml.jinja")
-    edit(base / "kustomization.yaml.jinja", "  - service.yaml\n", "  - svc.yaml\n")
-    commit_all(repo, "rename without migration")
-    git(repo, "tag", "v0.2.0")
-    make(repo, "update")
+    orders, _ = release_a_rename(tmp_path, declared=False)
     assert "sessionAffinity" not in (orders / "k8s/base/svc.yaml").read_text()
 
 

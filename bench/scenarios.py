@@ -1,0 +1,248 @@
+"""The eight measurements of `make bench`, each on throwaway repositories and images."""
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.report import Series, timed
+from hooks.engine import docker, engine_answers
+from tests.conftest import git, snapshot_repo
+from tests.containers import PodSpec, get, image_bytes, running, wait_until
+from tests.kube import by_kind, kustomize
+from tests.platform_repo import add_service
+from tests.tilt import TiltRun
+
+VENV = Path(sys.prefix)
+COPIER = str(VENV / "bin" / "copier")
+Section = tuple[str, list[Series], list[str]]
+
+
+def run(command: list[str], cwd: Path, **kwargs: Any) -> None:
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True, **kwargs)
+
+
+def copier_copy(template: Path, destination: Path, name: str, ref: str) -> None:
+    """A bare `copier copy`, tasks skipped: the baseline `make service` is compared with."""
+    run(
+        [
+            COPIER,
+            "copy",
+            "-q",
+            "--trust",
+            "--defaults",
+            "--skip-tasks",
+            "-r",
+            ref,
+            "-d",
+            f"service_name={name}",
+            str(template),
+            str(destination),
+        ],
+        template,
+    )
+
+
+def make(repo: Path, *args: str) -> None:
+    run(["make", "--no-print-directory", f"VENV={VENV}", *args], repo, stdin=subprocess.DEVNULL)
+
+
+def platform_repo(path: Path, services: int) -> Path:
+    """This repository released as v0.1.0, with `services` services committed."""
+    repo = snapshot_repo(path, tag="v0.1.0")
+    (repo / ".venv").symlink_to(VENV)
+    for number in range(services):
+        add_service(repo, f"svc{number:02d}")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "services")
+    return repo
+
+
+def scaffold(work: Path, runs: int) -> tuple[Section, float]:
+    """1. `make service` against a bare `copier copy --skip-tasks` of the same release."""
+    repo = platform_repo(work / "scaffold", 0)
+    ours, bare = Series("make service", "s"), Series("copier copy --skip-tasks", "s")
+    for number in range(runs):
+        ours.values.append(timed(lambda n=number: make(repo, "service", f"name=svc{n}")))
+        bare.values.append(
+            timed(lambda n=number: copier_copy(repo, work / f"bare{n}", f"bare{n}", "v0.1.0"))
+        )
+    ratio = ours.median / bare.median
+    return ("1. Scaffold", [ours, bare], [f"Overhead ratio (medians): **{ratio:.2f}**"]), ratio
+
+
+def rollout(work: Path, counts: tuple[int, ...], runs: int) -> tuple[Section, dict[int, Path]]:
+    """2. `make update` after a template change, for growing numbers of services."""
+    series, notes, repos = [], [], {}
+    for count in counts:
+        repo = platform_repo(work / f"rollout-{count}", count)
+        readme = repo / "template" / "README.md.jinja"
+        readme.write_text(readme.read_text() + "\nA new convention.\n")
+        git(repo, "commit", "-qam", "template v0.2.0")
+        git(repo, "tag", "v0.2.0")
+        per_service = Series(f"{count} service(s): seconds per service", "s")
+        for _ in range(runs):
+            seconds = timed(lambda r=repo: make(r, "update"))
+            per_service.values.append(seconds / count)
+            git(repo, "reset", "-q", "--hard")
+            git(repo, "clean", "-fdq", "services")
+        series.append(per_service)
+        repos[count] = repo
+    growth = series[-1].median / series[0].median
+    notes.append(
+        f"Per-service time at {counts[-1]} services over at {counts[0]}: **{growth:.2f}**"
+        " (1.0 = linear total time)"
+    )
+    return ("2. Rollout", series, notes), repos
+
+
+def images(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
+    """3-6. Image size, rebuild, start and reload, with a real engine."""
+    figures: dict[str, float | None] = dict.fromkeys(
+        ("own_mb", "naive_own_mb", "rebuild_ratio", "ready_s", "reload_s")
+    )
+    if not engine_answers():
+        return (
+            "3-6. Images and containers",
+            [],
+            ["Not measured: no Docker engine answers (`make engine`)."],
+        ), figures
+    service = work / "image-svc"
+    copier_copy(snapshot_repo(work / "image-repo"), service, "bench", "HEAD")
+    base = re.search(r"^FROM (\S+) AS base", (service / "Dockerfile").read_text(), re.M)
+    if base is None:
+        raise ValueError("the rendered Dockerfile has no `FROM ... AS base` stage")
+    build = ["build", "--network", "host", "--target", "runtime", "-t", "bench:runtime"]
+    cold, rebuild = Series("cold build (--no-cache)", "s"), Series("code-only rebuild", "s")
+    for number in range(runs):
+        cold.values.append(timed(lambda: docker(*build, "--no-cache", str(service))))
+        main = service / "src" / "bench" / "main.py"
+        main.write_text(main.read_text() + f"\n# change {number}\n")
+        rebuild.values.append(timed(lambda: docker(*build, str(service))))
+    own = (image_bytes("bench:runtime") - image_bytes(base.group(1))) / 1e6
+    naive = work / "naive.Dockerfile"
+    naive.write_text(
+        f"FROM {base.group(1)}\nWORKDIR /app\nCOPY . .\n"
+        'RUN pip install -r requirements-dev.lock\nCMD ["python", "-m", "bench"]\n'
+    )
+    docker("build", "--network", "host", "-f", str(naive), "-t", "bench:naive", str(service))
+    naive_own = (image_bytes("bench:naive") - image_bytes(base.group(1))) / 1e6
+    size = Series("runtime image", "MB", [image_bytes("bench:runtime") / 1e6])
+    layers = Series("own layers above the base", "MB", [own])
+    naive_layers = Series("naive single-stage: own layers", "MB", [naive_own])
+    ready, reload_ = _start_and_reload(service, runs)
+    figures.update(
+        own_mb=own,
+        naive_own_mb=naive_own,
+        rebuild_ratio=rebuild.median / cold.median,
+        ready_s=ready.median,
+        reload_s=reload_.median,
+    )
+    notes = [
+        f"Own layers / naive: **{own / naive_own:.2f}**; "
+        f"rebuild / cold: **{rebuild.median / cold.median:.2f}**. Cold builds reuse "
+        "BuildKit's pip cache mount, as a developer's second build does."
+    ]
+    docker("rmi", "-f", "bench:naive", check=False)
+    return (
+        "3-6. Images and containers",
+        [size, layers, naive_layers, cold, rebuild, ready, reload_],
+        notes,
+    ), figures
+
+
+def _start_and_reload(service: Path, runs: int) -> tuple[Series, Series]:
+    """5. container start to ready; 6. dev target: source change to new code served."""
+    ready, reload_ = Series("start to ready", "s"), Series("live reload", "s")
+    docker("build", "--network", "host", "--target", "dev", "-t", "bench:dev", str(service))
+    prod = PodSpec.render(service, "overlays/prod")
+    for _ in range(runs):
+        started = time.perf_counter()
+        with running("bench:runtime", prod, "bench-start") as (_, port):
+            wait_until(lambda p=port: get(p, "/readyz")[0] == 200, 30, interval=0.02)
+            ready.values.append(time.perf_counter() - started)
+    main = service / "src" / "bench" / "main.py"
+    with running("bench:dev", PodSpec.render(service, "overlays/dev"), "bench-dev") as (name, port):
+        wait_until(lambda: get(port, "/readyz")[0] == 200, 30)
+        for number in range(runs):
+            marker = f"reload-{number}"
+            main.write_text(
+                main.read_text().replace('"service": ', f'"{marker}": "1", "service": ', 1)
+            )
+            started = time.perf_counter()
+            tar = subprocess.run(
+                ["tar", "-C", str(service), "-c", "src/bench/main.py"],
+                capture_output=True,
+                check=True,
+            ).stdout
+            subprocess.run(
+                ["/usr/bin/docker", "exec", "-i", name, "tar", "-C", "/app", "-x"],
+                input=tar,
+                check=True,
+                capture_output=True,
+            )
+            wait_until(lambda m=marker: m in get(port, "/")[1], 30, interval=0.02)
+            reload_.values.append(time.perf_counter() - started)
+    return ready, reload_
+
+
+def tiltfile(repo: Path, runs: int) -> tuple[Section, tuple[int, int]]:
+    """7. Root Tiltfile evaluation with 20 services, selecting one and all."""
+    names = sorted(p.name for p in (repo / "services").glob("svc*"))
+    one, every = Series("select 1 of 20", "s"), Series(f"select all {len(names)}", "s")
+    renders = {}
+    for series, args in ((one, [names[0]]), (every, [])):
+        for _ in range(runs):
+            evaluation = TiltRun(root=repo, args=args)
+            series.values.append(timed(evaluation.run))
+        renders[series.name] = (
+            len(evaluation.named("kustomize"))
+            - 1
+            + len([c for c in evaluation.named("local") if "dev-manifests" in c.kwargs["command"]])
+        )
+    note = "Service overlays rendered: " + ", ".join(f"{k}: **{v}**" for k, v in renders.items())
+    return ("7. Tiltfile load", [one, every], [note]), (renders[one.name], renders[every.name])
+
+
+def footprint(repo: Path) -> tuple[Section, int]:
+    """8. The dev overlay's summed requests against the default namespace quota."""
+    quota = by_kind(kustomize(repo / "platform" / "namespaces"), "ResourceQuota")[0]["spec"]["hard"]
+    [deployment] = by_kind(
+        kustomize(next((repo / "services").glob("svc*")) / "k8s/overlays/dev"), "Deployment"
+    )
+    replicas = deployment["spec"]["replicas"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
+    fits = {}
+    for bound in ("requests", "limits"):
+        for resource, amount in container[bound].items():
+            key = f"{bound}.{resource}"
+            if key in quota:
+                fits[key] = int(quantity(quota[key]) // (quantity(amount) * replicas))
+    fits["pods"] = int(quantity(quota["pods"]) // replicas)
+    limiting = min(fits, key=fits.__getitem__)
+    notes = [
+        "| quota | services that fit |",
+        "|---|---|",
+        *(f"| {key} | {count} |" for key, count in sorted(fits.items())),
+        "",
+        f"**{fits[limiting]}** services fit; the limit is `{limiting}`.",
+    ]
+    return ("8. Footprint (dev overlay vs namespace quota)", [], notes), fits[limiting]
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity ("50m", "96Mi", "3Gi", "2") as a number."""
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
+    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text))
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {text}")
+    return float(match.group(1)) * units.get(match.group(2), 1)
+
+
+def cleanup(work: Path) -> None:
+    for image in ("bench:runtime", "bench:dev"):
+        docker("rmi", "-f", image, check=False)
+    shutil.rmtree(work, ignore_errors=True)

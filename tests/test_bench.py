@@ -1,0 +1,26 @@
+"""The benchmark's own arithmetic (never timings: those are read from `make bench`)."""
+
+import pytest
+
+from bench.report import Series, Target
+from bench.scenarios import quantity
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("50m", 0.05), ("2", 2.0), ("96Mi", 96 * 2**20), ("3Gi", 3 * 2**30), ("1.5", 1.5)],
+)
+def test_kubernetes_quantities_are_parsed(text: str, value: float) -> None:
+    assert quantity(text) == pytest.approx(value)
+
+
+def test_a_target_says_met_or_by_how_much_it_is_missed() -> None:
+    assert Target("reload (s)", 1.5, 2).row().endswith("| met |")
+    assert "missed by 50%" in Target("reload (s)", 3.0, 2).row()
+    assert "missed by 25%" in Target("fit", 15, 20, higher_is_better=True).row()
+    assert "not measured" in Target("reload (s)", None, 2).row()
+
+
+def test_a_series_reports_median_min_max_and_runs() -> None:
+    row = Series("start", "s", [3.0, 1.0, 2.0]).row()
+    assert row == "| start | 2 s | 1 | 3 | 3 |"
