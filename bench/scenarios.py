@@ -126,7 +126,9 @@ def images(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
     naive = work / "naive.Dockerfile"
     naive.write_text(
         f"FROM {base.group(1)}\nWORKDIR /app\nCOPY . .\n"
-        'RUN pip install -r requirements-dev.lock\nCMD ["python", "-m", "bench"]\n'
+        # Naive: one stage, the whole folder, every dependency, pip's cache kept in the layer.
+        "RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements-dev.lock\n"
+        'CMD ["/opt/venv/bin/python", "-m", "bench"]\n'
     )
     docker("build", "--network", "host", "-f", str(naive), "-t", "bench:naive", str(service))
     naive_own = (image_bytes("bench:naive") - image_bytes(base.group(1))) / 1e6
