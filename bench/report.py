@@ -98,14 +98,14 @@ def markdown(sections: list[tuple[str, list[Series], list[str]]], targets: list[
         "",
     ]
     for title, series, notes in sections:
-        lines += [
-            f"## {title}",
-            "",
-            "| quantity | median | min | max | runs |",
-            "|---|---|---|---|---|",
-            *(s.row() for s in series),
-            "",
-        ]
+        lines += [f"## {title}", ""]
+        if series:  # a section may be notes only (the footprint is computed, not timed)
+            lines += [
+                "| quantity | median | min | max | runs |",
+                "|---|---|---|---|---|",
+                *(s.row() for s in series),
+                "",
+            ]
         lines += [*notes, ""] if notes else []
     lines += [
         "## Targets",
