@@ -67,10 +67,14 @@ def _tilt(args: argparse.Namespace) -> None:
 
     from hooks.settings import load_settings
 
-    if args.action == "down":
-        os.execvp("tilt", ["tilt", "down"])
-    port = str(load_settings(Path.cwd())["tilt"]["ui_port"])
-    os.execvp("tilt", ["tilt", "up", "--port", port, "--", *args.services.split()])
+    command = ["tilt", "down"]
+    if args.action == "up":
+        port = str(load_settings(Path.cwd())["tilt"]["ui_port"])
+        command = ["tilt", "up", "--port", port, "--", *args.services.split()]
+    try:
+        os.execvp(command[0], command)
+    except FileNotFoundError:
+        raise HookError("tilt is not installed; `make doctor` says how to install it") from None
 
 
 def _update(args: argparse.Namespace) -> None:
@@ -105,13 +109,13 @@ def _migrate(args: argparse.Namespace) -> None:
 
 
 def _engine(args: argparse.Namespace) -> None:
-    import re
-
     from hooks import engine
+    from hooks.scaffold import questions
 
     print(engine.ensure_engine(Path(".cache") / "dockerd.log"))
-    choices = re.findall(r'"(\d+\.\d+) \((python:[^)]+)\)"', Path("copier.yml").read_text())
-    for version, image in choices:
+    # Each choice reads "3.13 (python:3.13-slim-trixie)": the version and its base image.
+    for label, version in questions(Path.cwd())["python_version"]["choices"].items():
+        image = label.split("(")[1].rstrip(")")
         _, how = engine.ensure_base_image(image, version)
         print(f"{image}: {how}")
 
