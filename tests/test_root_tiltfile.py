@@ -159,3 +159,10 @@ def test_two_services_sharing_a_port_fail_with_the_fix(tmp_path: Path) -> None:
     repo = repo_with_services(tmp_path, {"alpha": ["dev_port=18500"], "beta": ["dev_port=18500"]})
     with pytest.raises(TiltfileError, match="alpha and beta both forward localhost:18500"):
         TiltRun(root=repo).run()
+
+
+def test_without_the_project_venv_tilt_says_to_start_with_make_dev(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": []})
+    (repo / ".venv").unlink()
+    with pytest.raises(TiltfileError, match="start with `make dev`"):
+        TiltRun(root=repo).run()
