@@ -176,7 +176,7 @@ def table(outcomes: list[Outcome]) -> str:
     rows += [(o.name, o.before, o.after, o.result) for o in outcomes]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
     for outcome in outcomes:
