@@ -18,6 +18,15 @@ def git(repo: Path, *args: str) -> str:
     return result.stdout
 
 
+def git_succeeds(repo: Path, *args: str) -> bool:
+    """Whether a git command exits 0 (for yes/no questions such as --is-ancestor)."""
+    try:
+        git(repo, *args)
+    except HookError:
+        return False
+    return True
+
+
 def require_repository(repo: Path) -> None:
     """Copier records the template version as a git commit: the template must be in git."""
     try:

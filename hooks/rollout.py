@@ -15,7 +15,7 @@ import copier
 import yaml
 
 from hooks.errors import HookError
-from hooks.gitrepo import git, latest_release, uncommitted_paths
+from hooks.gitrepo import git, git_succeeds, latest_release, uncommitted_paths
 
 TEMPLATE_PATHS = ("copier.yml", "template", "hooks", "platform", "migrations.yml")
 CONFLICT_MARKER = "<<<<<<< "
@@ -82,15 +82,6 @@ def choose_target(repo: Path, ref: str) -> tuple[str, str]:
         )
     head = git(repo, "rev-parse", "HEAD").strip()
     return head, head[:7]  # a commit that exists, never copier's throwaway one
-
-
-def git_succeeds(repo: Path, *args: str) -> bool:
-    """Whether a git command exits 0 (for yes/no questions such as --is-ancestor)."""
-    try:
-        git(repo, *args)
-    except HookError:
-        return False
-    return True
 
 
 def conflicts_in(repo: Path, service: Path) -> list[str]:
