@@ -9,6 +9,7 @@ from pathlib import Path
 from hooks.envfiles import sync_local_env_files
 from hooks.errors import HookError
 from hooks.pythonnames import DATA_FILE, render_data_file
+from hooks.settings import generated_services
 
 
 def _env_files(args: argparse.Namespace) -> None:
@@ -17,7 +18,7 @@ def _env_files(args: argparse.Namespace) -> None:
 
 
 def _env_all(args: argparse.Namespace) -> None:
-    services = sorted(p.parent for p in Path("services").glob("*/.env.example"))
+    services = generated_services(Path.cwd())
     for service in services:
         _env_files(argparse.Namespace(service_dir=str(service)))
     print(f"local env files present for {len(services)} service(s)")

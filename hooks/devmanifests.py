@@ -8,17 +8,13 @@ a hash of the content, so a changed value rolls the pods, as kustomize generator
 import base64
 import hashlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from hooks.envfile import read_env
-from hooks.errors import HookError
-
-KUBECTL = str(Path(sys.executable).with_name("kubectl"))
+from hooks.kube import kustomize
 
 
 def _suffixed(name: str, data: dict[str, str]) -> str:
@@ -39,15 +35,8 @@ def split_config(service_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 def dev_manifests(service_dir: Path) -> list[dict[str, Any]]:
     """The dev overlay's objects with the env split into a ConfigMap and a Secret."""
-    result = subprocess.run(
-        [KUBECTL, "kustomize", str(service_dir / "k8s" / "overlays" / "dev")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode:
-        raise HookError(f"kustomize {service_dir}/k8s/overlays/dev: {result.stderr.strip()}")
-    documents = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    rendered = kustomize(service_dir / "k8s" / "overlays" / "dev")
+    documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
     config, secrets = split_config(service_dir)
     [deployment] = [doc for doc in documents if doc["kind"] == "Deployment"]
     env_from = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]

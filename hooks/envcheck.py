@@ -9,6 +9,7 @@ import yaml
 
 from hooks.envfile import PLACEHOLDER, EnvFileError, read_env
 from hooks.envfiles import LOCAL_ENV_FILES
+from hooks.settings import generated_services
 
 MUST_BE_IGNORED = (".env", ".env.development", ".env.test", ".env.local", ".env.production")
 SECRET_LOOKING_NAME = re.compile(r"secret|token|password|passwd|api_?key|private", re.IGNORECASE)
@@ -121,7 +122,7 @@ def check_committed_secrets(repo: Path, service_dir: Path) -> list[str]:
 def check_all(repo: Path) -> list[str]:
     """Every service under services/."""
     problems = []
-    for answers in sorted((repo / "services").glob("*/.copier-answers.yml")):
-        problems += check_service(repo, answers.parent)
-        problems += check_committed_secrets(repo, answers.parent)
+    for service in generated_services(repo):
+        problems += check_service(repo, service)
+        problems += check_committed_secrets(repo, service)
     return problems

@@ -5,16 +5,16 @@ from pathlib import Path
 import yaml
 
 from hooks.errors import HookError
-from hooks.settings import load_settings
+from hooks.settings import generated_services, load_settings
 
 
 def taken_dev_ports(repo: Path) -> dict[int, str]:
     """dev_port -> service, from every generated service's answers file."""
     taken = {}
-    for answers in sorted((repo / "services").glob("*/.copier-answers.yml")):
-        port = yaml.safe_load(answers.read_text()).get("dev_port")
+    for service in generated_services(repo):
+        port = yaml.safe_load((service / ".copier-answers.yml").read_text()).get("dev_port")
         if isinstance(port, int):
-            taken[port] = answers.parent.name
+            taken[port] = service.name
     return taken
 
 

@@ -16,6 +16,7 @@ import yaml
 
 from hooks.errors import HookError
 from hooks.gitrepo import git, git_succeeds, latest_release, uncommitted_paths
+from hooks.settings import generated_services
 
 TEMPLATE_PATHS = ("copier.yml", "template", "hooks", "platform", "migrations.yml")
 CONFLICT_MARKER = "<<<<<<< "
@@ -39,7 +40,7 @@ class Outcome:
 
 def services(repo: Path, name: str = "") -> list[Path]:
     """Every generated service, or the one named."""
-    found = sorted(p.parent for p in (repo / "services").glob("*/.copier-answers.yml"))
+    found = generated_services(repo)
     if name:
         found = [p for p in found if p.name == name]
         if not found:

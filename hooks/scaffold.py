@@ -10,8 +10,8 @@ import yaml
 from hooks.errors import HookError
 from hooks.gitrepo import latest_release, require_repository, uncommitted_paths
 from hooks.ports import free_dev_port
+from hooks.settings import SERVICES_DIR
 
-SERVICES_DIR = "services"
 MAX_LISTED_PATHS = 10
 
 

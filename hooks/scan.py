@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from hooks.errors import HookError
+from hooks.kube import kustomize
 
 TRIVY = Path(sys.executable).with_name("trivy")
-KUBECTL = Path(sys.executable).with_name("kubectl")
 SUPPRESSIONS = Path("security") / "suppressions.yml"
 BLOCKING = {"HIGH", "CRITICAL"}
 
@@ -46,12 +46,7 @@ def render_targets(service: Path, destination: Path) -> None:
     """Each overlay rendered to <overlay>.yaml, and the Dockerfile, in one folder."""
     destination.mkdir(parents=True, exist_ok=True)
     for overlay in ("base", "overlays/dev", "overlays/prod"):
-        rendered = subprocess.run(
-            [str(KUBECTL), "kustomize", str(service / "k8s" / overlay)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        rendered = kustomize(service / "k8s" / overlay)
         (destination / f"{overlay.replace('overlays/', '')}.yaml").write_text(rendered)
     shutil.copyfile(service / "Dockerfile", destination / "Dockerfile")
 
@@ -148,12 +143,7 @@ def scan_service(repo: Path, service: Path) -> list[Finding]:
 def scan_platform(repo: Path) -> list[Finding]:
     """Every unaccepted finding in the platform manifests."""
     with tempfile.TemporaryDirectory() as scratch:
-        rendered = subprocess.run(
-            [str(KUBECTL), "kustomize", str(repo / "platform/namespaces")],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        rendered = kustomize(repo / "platform" / "namespaces")
         (Path(scratch) / "platform.yaml").write_text(rendered)
         findings = trivy(Path(scratch)) + checkov(repo, Path(scratch))
     return unaccepted(findings, repo)

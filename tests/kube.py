@@ -1,24 +1,19 @@
 """Render kustomizations with the pinned kubectl and validate them strictly, offline."""
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import yaml
 
-KUBECTL = str(Path(sys.executable).with_name("kubectl"))
+import hooks.kube
+
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
     """`kubectl kustomize` output as parsed documents; a failure fails the test."""
-    result = subprocess.run(
-        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, f"kustomize {directory}: {result.stderr}"
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return [doc for doc in yaml.safe_load_all(hooks.kube.kustomize(directory)) if doc]
 
 
 def validation_errors(documents: list[dict[str, Any]], version: str) -> list[str]:

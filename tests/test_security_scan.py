@@ -16,6 +16,7 @@ from hooks.scan import (
     trivy,
     unaccepted,
 )
+from hooks.settings import generated_services
 from tests.conftest import REPO
 from tests.kube import kustomize
 
@@ -88,7 +89,7 @@ def test_the_platform_manifests_pass_the_scanners() -> None:
     assert [str(f) for f in scan_platform(REPO)] == []
 
 
-SERVICES = sorted(p.parent for p in (REPO / "services").glob("*/.copier-answers.yml"))
+SERVICES = generated_services(REPO)
 
 
 @pytest.mark.check

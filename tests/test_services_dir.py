@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
+from hooks.settings import generated_services
 from tests.conftest import REPO, git
 from tests.kube import kustomize, validation_errors
 from tests.tilt import TiltRun
 
 pytestmark = pytest.mark.check
-SERVICES = sorted(p.parent for p in (REPO / "services").glob("*/.copier-answers.yml"))
+SERVICES = generated_services(REPO)
 HADOLINT = str(Path(sys.executable).with_name("hadolint"))
 
 

@@ -11,14 +11,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import starlark as sl
 
-KUBECTL = str(Path(sys.executable).with_name("kubectl"))
+import hooks.kube
+from hooks.errors import HookError
+
 DIALECT = sl.Dialect.extended()  # top-level if/for and reassignment, as in Tilt
 GLOBALS = sl.Globals.extended_by(
     [
@@ -156,15 +157,10 @@ class TiltRun:
         ) -> str:
             directory = resolve(pathToDir)
             record("kustomize", path=str(directory), flags=flags)
-            result = subprocess.run(
-                [KUBECTL, "kustomize", *flags, str(directory)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if result.returncode:
-                raise TiltfileError(f"kustomize {directory}: {result.stderr.strip()}")
-            return result.stdout
+            try:
+                return hooks.kube.kustomize(directory, *flags)
+            except HookError as error:  # Tilt reports it as a Tiltfile load error
+                raise TiltfileError(str(error)) from error
 
         def k8s_yaml(yaml: Any, allow_duplicates: bool = False) -> None:
             record("k8s_yaml", yaml=yaml if "\n" in str(yaml) else str(resolve(yaml)))
