@@ -8,7 +8,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
 cluster ?= k3d
-export name ref data args cluster services version runs
+export name ref data args cluster context services version runs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -55,23 +55,25 @@ bench: $(VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.
 lock: $(VENV)/.installed ## Re-pin the template's hash-locked dependencies (needs PyPI)
 	$(PYTHON) -m hooks lock
 
-doctor: $(VENV)/.installed ## Is this machine ready for make dev? [cluster=minikube]
-	@$(PYTHON) -m hooks doctor --cluster "$$cluster"
+CLUSTER = --cluster "$$cluster" --context "$$context"
+
+doctor: $(VENV)/.installed ## Is this machine ready for make dev? [cluster=minikube|existing context=NAME]
+	@$(PYTHON) -m hooks doctor $(CLUSTER)
 
 cluster: $(VENV)/.installed ## Create the local cluster and registry, if missing [cluster=minikube]
-	@$(PYTHON) -m hooks cluster up --cluster "$$cluster"
+	@$(PYTHON) -m hooks cluster up $(CLUSTER)
 
 cluster-down: $(VENV)/.installed ## Delete the local cluster [cluster=minikube]
-	@$(PYTHON) -m hooks cluster down --cluster "$$cluster"
+	@$(PYTHON) -m hooks cluster down $(CLUSTER)
 
 env: $(VENV)/.installed ## Create each service's missing .env.development and .env.test
 	@$(PYTHON) -m hooks env
 
-dev: $(VENV)/.installed ## doctor, cluster, env, then tilt up [services="orders billing"] [cluster=minikube]
-	@$(PYTHON) -m hooks doctor --cluster "$$cluster"
-	@$(PYTHON) -m hooks cluster up --cluster "$$cluster"
+dev: $(VENV)/.installed ## doctor, cluster, env, tilt up [services="a b"] [cluster=minikube|existing context=NAME]
+	@$(PYTHON) -m hooks doctor $(CLUSTER)
+	@$(PYTHON) -m hooks cluster up $(CLUSTER)
 	@$(PYTHON) -m hooks env
-	@$(PYTHON) -m hooks tilt up --services "$$services"
+	@$(PYTHON) -m hooks tilt up --services "$$services" $(CLUSTER)
 
-down: $(VENV)/.installed ## Stop what make dev started (the cluster keeps running)
-	@$(PYTHON) -m hooks tilt down
+down: $(VENV)/.installed ## Stop what make dev started (the cluster keeps running) [cluster=... context=...]
+	@$(PYTHON) -m hooks tilt down $(CLUSTER)

@@ -9,7 +9,7 @@ from pathlib import Path
 from hooks.envfiles import sync_local_env_files
 from hooks.errors import HookError
 from hooks.pythonnames import DATA_FILE, render_data_file
-from hooks.settings import generated_services
+from hooks.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, generated_services
 
 
 def _env_files(args: argparse.Namespace) -> None:
@@ -44,7 +44,7 @@ def _dev_manifests(args: argparse.Namespace) -> None:
 def _doctor(args: argparse.Namespace) -> None:
     from hooks.doctor import diagnose, report
 
-    text, ready = report(diagnose(Path.cwd(), args.cluster))
+    text, ready = report(diagnose(Path.cwd(), args.cluster, args.context))
     print(text)
     if not ready:
         raise HookError("this machine is not ready for `make dev` (see above)")
@@ -54,7 +54,7 @@ def _cluster(args: argparse.Namespace) -> None:
     from hooks import cluster
 
     action = {"up": cluster.cluster_up, "down": cluster.cluster_down}[args.action]
-    print(action(Path.cwd(), args.cluster))
+    print(action(Path.cwd(), args.cluster, args.context))
 
 
 def _cluster_config(args: argparse.Namespace) -> None:
@@ -63,15 +63,28 @@ def _cluster_config(args: argparse.Namespace) -> None:
     print(render(Path.cwd(), args.cluster), end="")
 
 
+def _tilt_plan(args: argparse.Namespace) -> None:
+    import json
+
+    from hooks.devloop import tilt_plan
+
+    print(json.dumps(tilt_plan(Path.cwd(), args.services)))
+
+
 def _tilt(args: argparse.Namespace) -> None:
     import os
 
-    from hooks.settings import load_settings
+    from hooks.doctor import tilt_port
+    from hooks.settings import kube_context, load_settings
 
-    command = ["tilt", "down"]
+    settings = load_settings(Path.cwd())
+    context = kube_context(settings, args.cluster, args.context)
+    command = ["tilt", "down", "--context", context]
     if args.action == "up":
-        port = str(load_settings(Path.cwd())["tilt"]["ui_port"])
-        command = ["tilt", "up", "--port", port, "--", *args.services.split()]
+        port = str(tilt_port(settings))
+        command = ["tilt", "up", "--context", context, "--port", port, "--", *args.services.split()]
+    # The root Tiltfile deploys only to the platform's cluster or to this explicit choice.
+    os.environ["PLATFORM_KUBE_CONTEXT"] = context
     try:
         os.execvp(command[0], command)
     except FileNotFoundError:
@@ -143,6 +156,11 @@ def _new_service(args: argparse.Namespace) -> None:
     new_service(Path.cwd(), args.name, ref=args.ref, data=data)
 
 
+def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cluster", default="k3d", choices=[*CREATED_CLUSTERS, EXISTING_CLUSTER])
+    parser.add_argument("--context", default="", help="kube context (cluster=existing)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Sub-commands, one per Makefile target or copier task."""
     parser = argparse.ArgumentParser(prog="python -m hooks")
@@ -158,14 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
     manifests.add_argument("service_dir")
     manifests.set_defaults(run=_dev_manifests)
     doctor = commands.add_parser("doctor", help="check this machine is ready for make dev")
-    doctor.add_argument("--cluster", default="k3d", choices=["k3d", "minikube"])
+    _cluster_arguments(doctor)
     doctor.set_defaults(run=_doctor)
-    for name, runner in (("cluster", _cluster), ("cluster-config", _cluster_config)):
-        sub = commands.add_parser(name, help="create/delete the local cluster, or print its config")
-        if name == "cluster":
-            sub.add_argument("action", choices=["up", "down"])
-        sub.add_argument("--cluster", default="k3d", choices=["k3d", "minikube"])
-        sub.set_defaults(run=runner)
+    cluster = commands.add_parser("cluster", help="create/delete the local cluster")
+    cluster.add_argument("action", choices=["up", "down"])
+    _cluster_arguments(cluster)
+    cluster.set_defaults(run=_cluster)
+    config = commands.add_parser("cluster-config", help="print the ctlptl config of a cluster")
+    config.add_argument("--cluster", default="k3d", choices=CREATED_CLUSTERS)
+    config.set_defaults(run=_cluster_config)
     update = commands.add_parser("update", help="copier update every service, or one")
     update.add_argument("--name", default="")
     update.add_argument("--ref", default="", help="default: latest release; HEAD: unreleased")
@@ -184,7 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     tilt = commands.add_parser("tilt", help="tilt up [services] / tilt down")
     tilt.add_argument("action", choices=["up", "down"])
     tilt.add_argument("--services", default="", help="space-separated names (default: all)")
+    _cluster_arguments(tilt)
     tilt.set_defaults(run=_tilt)
+    plan = commands.add_parser("tilt-plan", help="JSON of what the root Tiltfile deploys")
+    plan.add_argument("services", nargs="*", help="services to run (default: all)")
+    plan.set_defaults(run=_tilt_plan)
     commands.add_parser("engine", help="a Docker engine and base images").set_defaults(run=_engine)
     names = commands.add_parser("python-names", help="regenerate the reserved module names")
     names.set_defaults(run=_python_names)

@@ -2,9 +2,12 @@
 
 ctlptl creates the registry, connects the cluster to it and publishes the KEP-1755
 `local-registry-hosting` ConfigMap that Tilt reads (docs/adr/0007). Its config is
-rendered from the platform settings, so no cluster fact is written twice.
+rendered from the platform settings, so no cluster fact is written twice. With
+`cluster=existing` the platform uses a cluster you already run and never creates or
+deletes it.
 """
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,16 +15,21 @@ from typing import Any
 import yaml
 
 from hooks.errors import HookError
-from hooks.settings import kube_context, load_settings
+from hooks.kube import KUBECTL
+from hooks.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, kube_context, load_settings
 
-PRODUCTS = ("k3d", "minikube")
 CTLPTL_API = "ctlptl.dev/v1alpha1"
+REQUEST_TIMEOUT = "--request-timeout=5s"
+NO_REGISTRY = (
+    "it announces no local registry (KEP-1755), so Tilt builds into your local Docker: "
+    "this works for Docker Desktop, kind and minikube, not for a remote cluster"
+)
 
 
 def cluster_config(settings: dict[str, Any], product: str) -> list[dict[str, Any]]:
     """ctlptl Registry and Cluster documents for k3d (default) or minikube."""
-    if product not in PRODUCTS:
-        raise HookError(f"cluster={product} is not supported; use one of: {', '.join(PRODUCTS)}")
+    if product not in CREATED_CLUSTERS:
+        raise HookError(f"cluster={product} has no ctlptl config; use one of: {CREATED_CLUSTERS}")
     registry = settings["registry"]
     version = settings["kubernetes_version"]
     cluster: dict[str, Any] = {
@@ -89,9 +97,53 @@ def cluster_exists(context: str) -> bool:
     return _ctlptl("get", "cluster", context, "-o", "name").returncode == 0
 
 
-def cluster_up(repo: Path, product: str) -> str:
+def _kubectl(context: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [KUBECTL, "--context", context, REQUEST_TIMEOUT, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def reachable(context: str) -> str:
+    """'' when the cluster of this context answers, else kubectl's reason (one line)."""
+    result = _kubectl(context, "get", "--raw", "/readyz")
+    if result.returncode == 0:
+        return ""
+    lines = result.stderr.strip().splitlines() or ["no answer"]
+    return lines[-1]
+
+
+def announced_registry(context: str) -> str:
+    """The registry host the cluster announces (KEP-1755 `local-registry-hosting`), or ''."""
+    result = _kubectl(
+        context, "get", "configmap", "local-registry-hosting", "-n", "kube-public", "-o", "json"
+    )
+    if result.returncode:
+        return ""
+    hosting = json.loads(result.stdout).get("data", {}).get("localRegistryHosting.v1", "")
+    return str((yaml.safe_load(hosting) or {}).get("host", ""))
+
+
+def use_existing(context: str) -> str:
+    """Check the chosen cluster answers; say which registry Tilt will find there."""
+    reason = reachable(context)
+    if reason:
+        raise HookError(
+            f"the cluster of kube context {context} does not answer ({reason}); start it, "
+            f"or check: kubectl --context {context} get nodes"
+        )
+    registry = announced_registry(context)
+    pushes = f"Tilt pushes images to {registry}" if registry else NO_REGISTRY
+    return f"using your cluster {context} (the platform never creates or deletes it); {pushes}"
+
+
+def cluster_up(repo: Path, product: str, context: str = "") -> str:
     """Create the cluster and registry when missing; a second call changes nothing."""
-    context = kube_context(load_settings(repo), product)
+    context = kube_context(load_settings(repo), product, context)
+    if product == EXISTING_CLUSTER:
+        return use_existing(context)
     if cluster_exists(context):
         return f"cluster {context} is already running; nothing to do"
     result = _ctlptl("apply", "-f", "-", stdin=render(repo, product))
@@ -100,9 +152,11 @@ def cluster_up(repo: Path, product: str) -> str:
     return f"cluster {context} is ready, with its registry; kube context: {context}"
 
 
-def cluster_down(repo: Path, product: str) -> str:
+def cluster_down(repo: Path, product: str, context: str = "") -> str:
     """Delete the cluster (the registry stays, with its cached images)."""
-    context = kube_context(load_settings(repo), product)
+    context = kube_context(load_settings(repo), product, context)
+    if product == EXISTING_CLUSTER:
+        return f"cluster {context} is yours: the platform leaves it running (make down stops Tilt)"
     if not cluster_exists(context):
         return f"cluster {context} does not exist; nothing to do"
     cluster_only = yaml.safe_dump(cluster_config(load_settings(repo), product)[1])

@@ -1,5 +1,6 @@
 """`make doctor`: is this machine ready for `make dev`? Each gap comes with its fix."""
 
+import os
 import platform
 import re
 import shutil
@@ -7,8 +8,10 @@ import socket
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from hooks.settings import load_settings
+from hooks.cluster import NO_REGISTRY, announced_registry, reachable
+from hooks.settings import EXISTING_CLUSTER, kube_context, load_settings
 
 MIN_AVAILABLE_MEMORY_GIB = 3
 
@@ -143,16 +146,49 @@ def check_port(port: int, purpose: str) -> Finding:
     )
 
 
-def diagnose(repo: Path, product: str) -> list[Finding]:
-    """Every check `make dev` depends on, for the chosen cluster product."""
+def check_existing_cluster(context: str) -> list[Finding]:
+    """The cluster you chose answers; whether it announces a registry Tilt can push to."""
+    reason = reachable(context)
+    if reason:
+        return [
+            Finding(
+                False,
+                f"the cluster of kube context {context} does not answer ({reason})",
+                "start it, or pick another: kubectl config get-contexts",
+            )
+        ]
+    registry = announced_registry(context)
+    return [
+        Finding(True, f"cluster {context} answers"),
+        Finding(
+            bool(registry),
+            f"cluster {context} announces the registry {registry}" if registry else NO_REGISTRY,
+            "run a registry and publish it (KEP-1755), as ctlptl, k3d and kind do",
+            required=False,
+        ),
+    ]
+
+
+def tilt_port(settings: dict[str, Any]) -> int:
+    """The port of Tilt's UI: Tilt's own TILT_PORT when set, else the platform's."""
+    return int(os.environ.get("TILT_PORT") or settings["tilt"]["ui_port"])
+
+
+def diagnose(repo: Path, product: str, context: str = "") -> list[Finding]:
+    """Every check `make dev` depends on, for the chosen cluster."""
     settings = load_settings(repo)
     tools = {**TOOLS, "tilt": replace(TOOLS["tilt"], minimum=settings["tilt"]["min_version"])}
-    findings = [
-        check_tool(tools[name]) for name in ("docker", product, "kubectl", "tilt", "ctlptl")
-    ]
+    if product == EXISTING_CLUSTER:
+        context = kube_context(settings, product, context)
+        findings = [check_tool(tools[name]) for name in ("docker", "kubectl", "tilt")]
+        findings += check_existing_cluster(context)
+    else:
+        findings = [
+            check_tool(tools[name]) for name in ("docker", product, "kubectl", "tilt", "ctlptl")
+        ]
+        findings.append(check_port(settings["registry"]["port"], "local registry"))
     findings.append(check_memory())
-    findings.append(check_port(settings["tilt"]["ui_port"], "Tilt UI"))
-    findings.append(check_port(settings["registry"]["port"], "local registry"))
+    findings.append(check_port(tilt_port(settings), "Tilt UI"))
     return findings
 
 

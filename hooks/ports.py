@@ -2,26 +2,27 @@
 
 from pathlib import Path
 
-import yaml
-
+from hooks.answers import AnswersError, answer, read_answers
 from hooks.errors import HookError
 from hooks.settings import generated_services, load_settings
 
 
 def taken_dev_ports(repo: Path) -> dict[int, str]:
-    """dev_port -> service, from every generated service's answers file."""
-    taken = {}
+    """dev_port -> service, for every service whose answers file can be read."""
+    taken: dict[int, str] = {}
     for service in generated_services(repo):
-        port = yaml.safe_load((service / ".copier-answers.yml").read_text()).get("dev_port")
-        if isinstance(port, int):
-            taken[port] = service.name
+        try:
+            port = answer(service, read_answers(service), "dev_port", int)
+        except AnswersError:
+            continue  # reported where that service is used; it holds no port meanwhile
+        taken.setdefault(port, service.name)
     return taken
 
 
-def free_dev_port(repo: Path) -> int:
+def free_dev_port(repo: Path, taken: dict[int, str] | None = None) -> int:
     """The lowest port of the platform's dev range no service uses yet."""
     ports = load_settings(repo)["dev_ports"]
-    taken = taken_dev_ports(repo)
+    taken = taken_dev_ports(repo) if taken is None else taken
     for port in range(ports["first"], ports["last"] + 1):
         if port not in taken:
             return port
@@ -29,3 +30,17 @@ def free_dev_port(repo: Path) -> int:
         f"every dev port from {ports['first']} to {ports['last']} is taken; widen dev_ports "
         "in platform/settings/settings.yaml"
     )
+
+
+def check_unique_dev_ports(repo: Path, ports: dict[str, int]) -> None:
+    """Refuse two services forwarding the same local port, naming a free one for the second."""
+    owner: dict[int, str] = {}
+    for name in sorted(ports):
+        port = ports[name]
+        if port in owner:
+            free = free_dev_port(repo, {p: n for n, p in ports.items()})
+            raise HookError(
+                f"services {owner[port]} and {name} both forward localhost:{port}; give {name} "
+                f'a free port: make update name={name} data="dev_port={free}"'
+            )
+        owner[port] = name

@@ -142,3 +142,16 @@ def engine() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{message}; CI always runs the container tests")
         pytest.skip(f"{message} (CI always runs these)")
+
+
+@pytest.fixture(scope="session")
+def live_cluster() -> Any:
+    """A real cluster and Tilt: skipped without them, except in CI, where that is a failure."""
+    from tests.livecluster import find_cluster
+
+    found = find_cluster()
+    if isinstance(found, str):
+        if os.environ.get("CI"):
+            pytest.fail(f"{found}; CI always runs the real-cluster tier (.ci/run starts one)")
+        pytest.skip(f"{found} (CI always runs these)")
+    return found

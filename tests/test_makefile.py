@@ -114,7 +114,7 @@ def test_make_dev_runs_doctor_cluster_env_then_tilt_up(repo: Path, tmp_path: Pat
     order = [line.split()[0] for line in log]
     doctor_done = order.index("ctlptl", order.index("tilt"))  # version checks come first
     assert "ctlptl apply -f -" in log[doctor_done:]
-    assert log[-1] == "tilt up --port 10350 -- orders"
+    assert log[-1] == "tilt up --context k3d-microplatform --port 10350 -- orders"
     assert env_file.exists()
     assert "k3d-microplatform" in (tmp_path / "state" / "cluster").read_text()
 
@@ -158,7 +158,32 @@ def test_an_old_tool_is_reported_with_the_upgrade(repo: Path, tmp_path: Path) ->
 
 def test_make_down_stops_tilt(repo: Path, tmp_path: Path) -> None:
     assert make(repo, stand_ins(tmp_path / "bin"), "down").returncode == 0
-    assert calls(repo) == ["tilt down"]
+    assert calls(repo) == ["tilt down --context k3d-microplatform"]
+
+
+def test_an_existing_cluster_needs_its_context_named(repo: Path, tmp_path: Path) -> None:
+    result = make(repo, stand_ins(tmp_path / "bin"), "dev", "cluster=existing")
+    assert result.returncode != 0
+    assert "cluster=existing needs the kube context of your cluster" in result.stderr
+    assert not any(line.startswith(("ctlptl", "tilt up")) for line in calls(repo))
+
+
+def test_an_existing_cluster_that_does_not_answer_stops_make_dev(
+    repo: Path, tmp_path: Path
+) -> None:
+    result = make(repo, stand_ins(tmp_path / "bin"), "dev", "cluster=existing", "context=nope")
+    assert result.returncode != 0
+    assert "[MISSING] the cluster of kube context nope does not answer" in result.stdout
+    assert not any(line.startswith(("ctlptl", "tilt up")) for line in calls(repo))
+
+
+def test_an_existing_cluster_is_never_deleted(repo: Path, tmp_path: Path) -> None:
+    result = make(
+        repo, stand_ins(tmp_path / "bin"), "cluster-down", "cluster=existing", "context=x"
+    )
+    assert result.returncode == 0
+    assert "the platform leaves it running" in result.stdout
+    assert calls(repo) == []
 
 
 def test_makefile_has_no_logic_beyond_one_line_per_step() -> None:

@@ -1,15 +1,25 @@
-"""The root Tiltfile, evaluated against Tilt's API with 0, 1 and 3 services."""
+"""The root Tiltfile as real Tilt evaluates it, with 0, 1 and 3 services (no cluster needed)."""
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.platform_repo import add_service, repo_with_services
-from tests.tilt import TiltfileError, TiltRun
+from tests.tiltfile import TiltfileError, tiltfile_result
 
 THREE = {"alpha": [], "beta": ["service_port=9000"], "gamma": ["namespace=payments"]}
+SERVICE_KINDS = {
+    "ConfigMap",
+    "Deployment",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,142 +37,158 @@ def repo(
     return repo_with_services(tmp_path_factory.mktemp("repo"), services)
 
 
-def deployed(run: TiltRun) -> list[dict]:
-    """Every Kubernetes object the run hands to Tilt."""
-    return [
-        doc
-        for call in run.named("k8s_yaml")
-        for doc in yaml.safe_load_all(call.kwargs["yaml"])
-        if doc
-    ]
+def answers(repo: Path, name: str) -> dict:
+    return yaml.safe_load((repo / "services" / name / ".copier-answers.yml").read_text())
 
 
-def resources(run: TiltRun) -> set[str]:
-    """Resource names: new_name resources plus one per workload (Deployment)."""
-    named = {
-        call.kwargs["new_name"] for call in run.named("k8s_resource") if call.kwargs["new_name"]
-    }
-    return named | {doc["metadata"]["name"] for doc in deployed(run) if doc["kind"] == "Deployment"}
+def service_names(repo: Path) -> set[str]:
+    return {p.parent.name for p in (repo / "services").glob("*/.copier-answers.yml")}
+
+
+def test_every_object_belongs_to_a_resource_that_waits_for_the_platform(repo: Path) -> None:
+    # `make dev` failed on a real cluster because objects left in `uncategorized` were
+    # applied before their namespace existed.
+    resources = tiltfile_result(repo).resources
+    assert set(resources) == {"platform"} | service_names(repo)
+    for name in service_names(repo):
+        assert resources[name].deps == ["platform"]
+        assert {o["kind"] for o in resources[name].objects} == SERVICE_KINDS
 
 
 def test_every_built_image_is_deployed(repo: Path) -> None:
-    run = TiltRun(root=repo).run()
-    images = {
-        container["image"].split(":")[0]
-        for doc in deployed(run)
-        if doc["kind"] == "Deployment"
-        for container in doc["spec"]["template"]["spec"]["containers"]
-    }
-    built = {call.kwargs["ref"] for call in run.named("docker_build")}
-    assert built == images
-    assert len(built) == len(list((repo / "services").glob("*/Tiltfile")))
+    resources = tiltfile_result(repo).resources
+    for name in service_names(repo):
+        [image] = resources[name].images
+        [deployment] = [o for o in resources[name].objects if o["kind"] == "Deployment"]
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"].split(":")[0] == image["selector"] == name
+        assert image["BuildDetails"]["context"] == str(repo / "services" / name)
 
 
-def test_every_resource_dependency_exists(repo: Path) -> None:
-    run = TiltRun(root=repo).run()
-    known = resources(run)
-    for call in run.named("k8s_resource"):
-        assert set(call.kwargs["resource_deps"]) <= known
-
-
-def test_port_forwards_are_unique(repo: Path) -> None:
-    run = TiltRun(root=repo).run()
-    ports = [
-        forward["local_port"]
-        for call in run.named("k8s_resource")
-        for forward in call.kwargs["port_forwards"]
-    ]
+def test_each_service_is_forwarded_on_its_own_dev_port(repo: Path) -> None:
+    resources = tiltfile_result(repo).resources
+    ports = []
+    for name in service_names(repo):
+        [forward] = resources[name].forwards
+        given = answers(repo, name)
+        assert (forward["localPort"], forward["containerPort"]) == (
+            given["dev_port"],
+            given["service_port"],
+        )
+        assert forward["host"] == "localhost"
+        ports.append(forward["localPort"])
     assert len(ports) == len(set(ports))
 
 
-def test_the_platform_is_applied_first_and_every_service_waits_for_it(repo: Path) -> None:
-    run = TiltRun(root=repo).run()
-    first = run.named("k8s_yaml")[0]
-    assert {doc["kind"] for doc in yaml.safe_load_all(first.kwargs["yaml"])} >= {
-        "Namespace",
-        "ResourceQuota",
-        "LimitRange",
-        "NetworkPolicy",
-    }
-    for call in run.named("k8s_resource"):
-        if call.kwargs["workload"]:
-            assert call.kwargs["resource_deps"] == ["platform"]
+def test_the_platform_resource_sets_up_the_namespace(repo: Path) -> None:
+    platform = tiltfile_result(repo).resources["platform"]
+    assert platform.deps == []
+    kinds = {o["kind"] for o in platform.objects}
+    assert kinds == {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy"}
+    for namespace in [o for o in platform.objects if o["kind"] == "Namespace"]:
+        labels = namespace["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-def test_selecting_one_service_renders_only_its_manifests(three: Path) -> None:
-    run = TiltRun(root=three, args=["beta"]).run()
-    kustomized = [call.kwargs["path"] for call in run.named("kustomize")]
-    assert kustomized == [str(three / "platform" / "namespaces")]
-    rendered = [
-        c.kwargs["command"][-1]
-        for c in run.named("local")
-        if "dev-manifests" in c.kwargs["command"]
-    ]
-    assert rendered == [str(three / "services" / "beta")]
-    assert [call.kwargs["ref"] for call in run.named("docker_build")] == ["beta"]
+def test_services_are_labelled_by_team(three: Path) -> None:
+    resources = tiltfile_result(three).resources
+    assert resources["alpha"].labels == [answers(three, "alpha")["team"]]
+    assert resources["platform"].labels == ["platform"]
+
+
+def test_selecting_one_service_loads_only_it(three: Path) -> None:
+    result = tiltfile_result(three, args=("beta",))
+    assert set(result.resources) == {"platform", "beta"}
+    services = three / "services"
+    watched = [Path(p).relative_to(services) for p in result.watched if p.startswith(str(services))]
+    # Of the others, only the answers files: their ports must stay unique.
+    assert {p.parts[0] for p in watched if p.name != ".copier-answers.yml"} == {"beta"}
 
 
 def test_a_service_in_its_own_namespace_gets_that_namespace(three: Path) -> None:
-    run = TiltRun(root=three, args=["gamma"]).run()
-    namespaces = {doc["metadata"]["name"] for doc in deployed(run) if doc["kind"] == "Namespace"}
+    platform = tiltfile_result(three, args=("gamma",)).resources["platform"]
+    namespaces = {o["metadata"]["name"] for o in platform.objects if o["kind"] == "Namespace"}
     assert namespaces == {"apps", "payments"}
-    [platform] = [c for c in run.named("k8s_resource") if c.kwargs["new_name"] == "platform"]
-    assert "payments:namespace" in platform.kwargs["objects"]
-    assert "default-deny:networkpolicy:payments" in platform.kwargs["objects"]
+    payments = [o for o in platform.objects if o["metadata"].get("namespace") == "payments"]
+    assert {o["kind"] for o in payments} == {"ResourceQuota", "LimitRange", "NetworkPolicy"}
 
 
-def test_services_are_found_without_recursive_watching(three: Path) -> None:
-    run = TiltRun(root=three).run()
-    assert all(not call.kwargs["recursive"] for call in run.named("listdir"))
-    [find] = [call for call in run.named("local") if call.kwargs["command"][0] == "find"]
-    assert "-maxdepth" in find.kwargs["command"]
+def test_services_are_found_without_watching_their_sources(three: Path) -> None:
+    # A recursive watch would re-run the Tiltfile on every source edit.
+    result = tiltfile_result(three)
+    watched = {Path(p).relative_to(three) for p in result.watched if p.startswith(str(three))}
+    assert Path("services") not in watched
+    assert not [p for p in watched if "src" in p.parts]
 
 
 def test_adding_a_service_never_moves_another_services_port(tmp_path: Path) -> None:
     repo = repo_with_services(tmp_path, {"zeta": [], "beta": []})
-    before = TiltRun(root=repo).run()
+
+    def ports() -> dict[str, int]:
+        resources = tiltfile_result(repo).resources
+        return {n: r.forwards[0]["localPort"] for n, r in resources.items() if r.forwards}
+
+    before = ports()
     add_service(repo, "alpha")
-    after = TiltRun(root=repo).run()
-
-    def ports(run: TiltRun) -> dict[str, int]:
-        return {
-            c.kwargs["workload"]: c.kwargs["port_forwards"][0]["local_port"]
-            for c in run.named("k8s_resource")
-            if c.kwargs["workload"]
-        }
-
-    assert {k: v for k, v in ports(after).items() if k != "alpha"} == ports(before)
+    after = ports()
+    assert {k: v for k, v in after.items() if k != "alpha"} == before
 
 
 @pytest.mark.parametrize("context", ["prod-cluster", "kind-kind", "docker-desktop"])
 def test_a_context_that_is_not_the_local_cluster_is_refused(three: Path, context: str) -> None:
     with pytest.raises(TiltfileError, match=f'kube context "{context}" is not the platform'):
-        TiltRun(root=three, context=context).run()
+        tiltfile_result(three, context=context)
 
 
 @pytest.mark.parametrize("context", ["k3d-microplatform", "microplatform"])
 def test_the_k3d_and_minikube_contexts_are_accepted(three: Path, context: str) -> None:
-    run = TiltRun(root=three, context=context).run()
-    [allowed] = run.named("allow_k8s_contexts")
-    assert context in allowed.kwargs["contexts"]
-    assert run.named("version_settings")[0].kwargs["constraint"].startswith(">=")
+    assert "platform" in tiltfile_result(three, context=context).resources
+
+
+def test_an_existing_cluster_is_accepted_only_when_chosen_explicitly(three: Path) -> None:
+    chosen = {"PLATFORM_KUBE_CONTEXT": "kind-kind"}
+    assert "alpha" in tiltfile_result(three, context="kind-kind", env=chosen).resources
+    with pytest.raises(TiltfileError, match='kube context "prod-cluster" is not the platform'):
+        tiltfile_result(three, context="prod-cluster", env=chosen)
 
 
 def test_an_unknown_service_is_named(three: Path) -> None:
     with pytest.raises(
         TiltfileError, match=re.escape("no such service: nope. Services: alpha, beta, gamma")
     ):
-        TiltRun(root=three, args=["nope"]).run()
+        tiltfile_result(three, args=("nope",))
 
 
 def test_two_services_sharing_a_port_fail_with_the_fix(tmp_path: Path) -> None:
-    repo = repo_with_services(tmp_path, {"alpha": ["dev_port=18500"], "beta": ["dev_port=18500"]})
-    with pytest.raises(TiltfileError, match="alpha and beta both forward localhost:18500"):
-        TiltRun(root=repo).run()
+    repo = repo_with_services(tmp_path, {"alpha": ["dev_port=18500"], "beta": []})
+    answers_file = repo / "services/beta/.copier-answers.yml"
+    text = answers_file.read_text()
+    answers_file.write_text(re.sub(r"dev_port: \d+", "dev_port: 18500", text))
+    with pytest.raises(TiltfileError, match="alpha and beta both forward localhost:18500") as error:
+        tiltfile_result(repo)
+    assert 'make update name=beta data="dev_port=' in str(error.value)
+
+
+def test_a_broken_answers_file_is_named_with_its_fix(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": [], "beta": []})
+    (repo / "services/beta/.copier-answers.yml").write_text("{{{")
+    with pytest.raises(
+        TiltfileError, match=re.escape("beta/.copier-answers.yml is not valid YAML")
+    ) as error:
+        tiltfile_result(repo)
+    assert "git checkout -- services/beta/.copier-answers.yml" in str(error.value)
+
+
+def test_a_symlinked_service_is_found(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path / "platform", {"alpha": []})
+    elsewhere = tmp_path / "own-repo" / "alpha"
+    shutil.move(repo / "services" / "alpha", elsewhere)
+    (repo / "services" / "alpha").symlink_to(elsewhere)
+    assert "alpha" in tiltfile_result(repo).resources
 
 
 def test_without_the_project_venv_tilt_says_to_start_with_make_dev(tmp_path: Path) -> None:
     repo = repo_with_services(tmp_path, {"alpha": []})
     (repo / ".venv").unlink()
     with pytest.raises(TiltfileError, match="start with `make dev`"):
-        TiltRun(root=repo).run()
+        tiltfile_result(repo)

@@ -1,27 +1,42 @@
-"""Each service's Tilt fragment, evaluated against Tilt's API as a root Tiltfile loads it."""
+"""Each rendered service's Tilt fragment, loaded by real Tilt the way the root Tiltfile does."""
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.kube import by_kind
-from tests.tilt import TiltfileError, TiltRun
+from hooks.devmanifests import render_dev_manifests
+from tests.tiltfile import Resource, TiltfileError, tiltfile_result
 
 DRIVER = """
-register = load_dynamic('{fragment}')['register']
-register(service_dir='{service_dir}', local_port={local_port}, resource_deps=['platform'])
+allow_k8s_contexts(k8s_context())
+load_dynamic({fragment!r})['register'](
+    service_dir={service_dir!r},
+    manifests=str(read_file({manifests!r})),
+    local_port={local_port},
+    labels=['team-label'],
+    resource_deps=[],
+)
 """
 
 
-def evaluate(service: Path, local_port: int = 18080) -> TiltRun:
-    """Load the fragment the way the root Tiltfile does: load_dynamic, then register()."""
+def load(service: Path, local_port: int = 18123) -> Resource:
+    """Load the fragment through load_dynamic, then register(), as the root Tiltfile does."""
+    manifests = service.parent / f"{service.name}.dev.yaml"
+    manifests.write_text(render_dev_manifests(service))
     driver = service.parent / f"Tiltfile.{service.name}"
     driver.write_text(
-        DRIVER.format(fragment=service / "Tiltfile", service_dir=service, local_port=local_port)
+        DRIVER.format(
+            fragment=str(service / "Tiltfile"),
+            service_dir=str(service),
+            manifests=str(manifests),
+            local_port=local_port,
+        )
     )
-    return TiltRun(root=service.parent).run(driver.name)
+    result = tiltfile_result(service.parent, tiltfile=driver.name)
+    return result.resources[answers(service)["service_name"]]
 
 
 def answers(service: Path) -> dict[str, Any]:
@@ -29,69 +44,59 @@ def answers(service: Path) -> dict[str, Any]:
 
 
 def test_the_image_built_is_the_image_deployed(service: Path) -> None:
-    run = evaluate(service)
-    [build] = run.named("docker_build")
-    [deploy] = run.named("k8s_yaml")
-    documents = [doc for doc in yaml.safe_load_all(deploy.kwargs["yaml"]) if doc]
-    [deployment] = by_kind(documents, "Deployment")
-    images = [c["image"] for c in deployment["spec"]["template"]["spec"]["containers"]]
+    resource = load(service)
+    [image] = resource.images
+    [deployment] = [o for o in resource.objects if o["kind"] == "Deployment"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
     # Tilt matches a ref without a tag by repository name (tilt internal/container/selector.go).
-    assert [image.split(":")[0] for image in images] == [build.kwargs["ref"]]
+    assert container["image"].split(":")[0] == image["selector"]
+    assert resource.deploy["imageMaps"] == [image["selector"]]
 
 
-def test_it_builds_the_dev_target_from_the_service_folder(service: Path) -> None:
-    [build] = evaluate(service).named("docker_build")
-    assert build.kwargs["target"] == "dev"
-    assert build.kwargs["context"] == str(service)
-    assert build.kwargs["dockerfile"] == str(service / "Dockerfile")
-    for path in build.kwargs["only"]:
-        assert (service / path).exists(), f"only= names a missing path: {path}"
+def test_it_builds_the_dev_target_from_the_service_folder_only(service: Path) -> None:
+    [image] = load(service).images
+    build = image["BuildDetails"]
+    assert (build["context"], build["target"]) == (str(service), "dev")
+    assert build["dockerfileContents"] == (service / "Dockerfile").read_text()
+    [only] = [i for i in build["contextIgnores"] if i.get("patterns", [""])[0] == "**"]
+    for pattern in only["patterns"][1:]:
+        assert (service / pattern.lstrip("!")).exists(), f"only= names a missing path: {pattern}"
 
 
 def test_live_update_syncs_source_reinstalls_deps_and_falls_back_on_dockerfile(
     service: Path,
 ) -> None:
-    [build] = evaluate(service).named("docker_build")
-    steps = build.kwargs["live_update"]
-    assert steps[0]["step"] == "fall_back_on"
-    assert steps[0]["files"] == [str(service / "Dockerfile")]
-    syncs = {step["local"]: step["remote"] for step in steps if step["step"] == "sync"}
+    [image] = load(service).images
+    spec = image["LiveUpdateSpec"]
+    base = Path(spec["basePath"])
+    assert [base / p for p in spec["stopPaths"]] == [service / "Dockerfile"]
+    syncs = {str(base / s["localPath"]): s["containerPath"] for s in spec["syncs"]}
     assert syncs[str(service / "src")] == "/app/src"
-    [reinstall] = [step for step in steps if step["step"] == "run"]
-    assert str(service / "requirements-dev.lock") in reinstall["trigger"]
-    for trigger in reinstall["trigger"]:  # Tilt only runs triggers that a sync covers
+    [reinstall] = spec["execs"]
+    assert str(service / "requirements-dev.lock") in reinstall["triggerPaths"]
+    for trigger in reinstall["triggerPaths"]:  # Tilt only runs triggers that a sync covers
         assert any(trigger.startswith(local) for local in syncs)
 
 
-def test_it_deploys_the_dev_overlay_with_a_port_forward(service: Path) -> None:
-    run = evaluate(service, local_port=18123)
-    [kustomize] = run.named("kustomize")
-    assert kustomize.kwargs["path"] == str(service / "k8s" / "overlays" / "dev")
-    [resource] = run.named("k8s_resource")
+def test_it_forwards_the_local_port_and_groups_every_object(service: Path) -> None:
+    resource = load(service, local_port=18123)
     given = answers(service)
-    assert resource.kwargs["workload"] == given["service_name"]
-    [forward] = resource.kwargs["port_forwards"]
-    assert (forward["local_port"], forward["container_port"]) == (18123, given["service_port"])
-    assert resource.kwargs["resource_deps"] == ["platform"]
-    assert all("18123" in link["url"] for link in resource.kwargs["links"])
+    [forward] = resource.forwards
+    assert (forward["localPort"], forward["containerPort"]) == (18123, given["service_port"])
+    assert {o["kind"] for o in resource.objects} >= {"ServiceAccount", "ConfigMap", "Secret"}
+    assert all("18123" in link["URL"]["Host"] for link in resource.deploy["Links"])
+    assert resource.labels == ["team-label"]
 
 
-def run_fragment(tmp_path: Path, body: str) -> TiltRun:
+def test_a_fragment_defining_settings_fails_after_the_roots_parse(tmp_path: Path) -> None:
+    # Why fragments take everything as arguments: the root Tiltfile has parsed its config
+    # by the time it registers them (tilt-dev/tilt#3787).
     fragment = tmp_path / "svc" / "Tiltfile"
     fragment.parent.mkdir()
-    fragment.write_text(f"def register(service_dir):\n    {body}\n")
+    fragment.write_text("def register():\n    config.define_string('x')\n")
     (tmp_path / "Tiltfile").write_text(
-        f"load_dynamic('{fragment}')['register']('{fragment.parent}')\n"
+        "config.define_string_list('services', args=True)\nconfig.parse()\n"
+        f"load_dynamic({str(fragment)!r})['register']()\n"
     )
-    return TiltRun(root=tmp_path).run()
-
-
-def test_a_fragment_calling_config_is_refused_as_tilt_would(tmp_path: Path) -> None:
-    # The real fragments above load through this same guard.
-    with pytest.raises(TiltfileError, match="root Tiltfile"):
-        run_fragment(tmp_path, "config.parse()")
-
-
-def test_a_typo_in_a_tilt_call_is_caught(tmp_path: Path) -> None:
-    with pytest.raises(TiltfileError, match="port_forward"):
-        run_fragment(tmp_path, "k8s_resource('x', port_forward=1)")
+    with pytest.raises(TiltfileError, match=re.escape("cannot be called after config.parse")):
+        tiltfile_result(tmp_path)

@@ -1,0 +1,89 @@
+"""What the root Tiltfile deploys, computed in one process so that its Starlark stays thin.
+
+`python -m hooks tilt-plan [service ...]` prints one JSON document: the platform objects
+(the namespace setup, once per namespace a selected service uses) and, for each selected
+service, its fragment, dev port, Tilt labels, files to watch and dev manifests. On an error
+it prints one line on stderr and nothing on stdout: Tilt shows a failed command's stdout,
+and the manifests hold the values of the service's Secret.
+"""
+
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hooks.answers import answer, answers_path, read_answers
+from hooks.devmanifests import render_dev_manifests
+from hooks.errors import HookError
+from hooks.kube import kustomize
+from hooks.ports import check_unique_dev_ports
+from hooks.settings import generated_services, load_settings
+
+PLATFORM_DIR = Path("platform")
+NAMESPACE_SETUP = PLATFORM_DIR / "namespaces"
+# What a service's dev manifests are made from, besides its answers file.
+WATCHED = (".env.development", ".env.example", "k8s")
+
+
+def platform_objects(repo: Path, namespaces: list[str]) -> tuple[str, list[str]]:
+    """The namespace setup for each namespace, and Tilt selectors for its objects."""
+    template = [d for d in yaml.safe_load_all(kustomize(repo / NAMESPACE_SETUP)) if d]
+    documents, selectors = [], []
+    for namespace in namespaces:
+        for document in copy.deepcopy(template):
+            metadata = document["metadata"]
+            if document["kind"] == "Namespace":
+                metadata["name"] = namespace
+                selectors.append(f"{namespace}:namespace")
+            else:
+                metadata["namespace"] = namespace
+                selectors.append(f"{metadata['name']}:{document['kind'].lower()}:{namespace}")
+            documents.append(document)
+    return yaml.safe_dump_all(documents, sort_keys=False), selectors
+
+
+def select(services: dict[str, Path], selection: list[str]) -> list[str]:
+    """The services to run: those named, or all of them."""
+    unknown = [name for name in selection if name not in services]
+    if unknown:
+        known = ", ".join(services) or "none (make service name=...)"
+        raise HookError(f"no such service: {', '.join(unknown)}. Services: {known}")
+    return list(dict.fromkeys(selection)) or list(services)
+
+
+def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
+    """Everything the root Tiltfile needs, for the selected services."""
+    services = {path.name: path for path in generated_services(repo)}
+    answers = {name: read_answers(path) for name, path in services.items()}
+    ports = {name: answer(services[name], answers[name], "dev_port", int) for name in services}
+    check_unique_dev_ports(repo, ports)
+    selected = select(services, selection)
+    default = load_settings(repo)["namespaces"]["default"]
+    asked = {answer(services[name], answers[name], "namespace", str) for name in selected}
+    platform_yaml, platform_selectors = platform_objects(
+        repo, [default, *sorted(asked - {default})]
+    )
+    with ThreadPoolExecutor(max_workers=4) as pool:  # kustomize runs as a subprocess each
+        rendered = pool.map(render_dev_manifests, [services[name] for name in selected])
+        manifests = dict(zip(selected, rendered, strict=True))
+    return {
+        "platform": {
+            "yaml": platform_yaml,
+            "objects": platform_selectors,
+            "watch": [str(repo / NAMESPACE_SETUP), *map(str, map(answers_path, services.values()))],
+        },
+        "services": [
+            {
+                "name": name,
+                "dir": str(services[name]),
+                "tiltfile": str(services[name] / "Tiltfile"),
+                "dev_port": ports[name],
+                "labels": [answer(services[name], answers[name], "team", str)],
+                "manifests": manifests[name],
+                "watch": [str(services[name] / path) for path in WATCHED],
+            }
+            for name in selected
+        ],
+    }

@@ -1,0 +1,450 @@
+"""`make dev` for real: Tilt builds, pushes and deploys to a real cluster, and live-updates.
+
+Runs against the cluster tests/livecluster.py finds (CI starts one: .ci/run). Everything
+goes to namespaces of this run only, on local ports picked free, and is deleted at the end;
+traffic goes to 127.0.0.1 (Tilt's port-forwards) and to the cluster's announced registry.
+"""
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hooks.engine import ensure_base_image
+from hooks.kube import kustomize
+from tests.conftest import CACHE, REPO, git, snapshot_repo
+from tests.livecluster import LiveCluster, wait_for
+from tests.platform_repo import add_service
+from tests.update_helpers import commit_all, edit
+
+pytestmark = pytest.mark.cluster
+RUN = uuid.uuid4().hex[:6]
+NAMESPACE = f"mp-test-{RUN}"
+OTHER_NAMESPACE = f"{NAMESPACE}-ledger"
+CANARY = f"canary-{RUN}-not-for-logs"
+METRICS = CACHE / "bench" / "devloop.json"
+# hello as committed; ledger in a namespace of its own; legacy on another Python.
+SERVICES = {
+    "hello": [],
+    "ledger": [f"namespace={OTHER_NAMESPACE}"],
+    "legacy": ["python_version=3.11"],
+}
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def http_get(port: int, path: str) -> tuple[int, str]:
+    """GET through Tilt's port-forward on 127.0.0.1."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@dataclass
+class DevRepo:
+    """A platform checkout with this run's services, namespaces and ports."""
+
+    path: Path
+    ports: dict[str, int]
+
+    def service(self, name: str) -> Path:
+        return self.path / "services" / name
+
+
+@pytest.fixture(scope="module")
+def devrepo(
+    live_cluster: LiveCluster, engine: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevRepo]:
+    for image, version in (
+        ("python:3.13-slim-trixie", "3.13"),
+        ("python:3.11-slim-bookworm", "3.11"),
+    ):
+        usable, how = ensure_base_image(image, version)
+        assert usable, how
+    repo = snapshot_repo(tmp_path_factory.mktemp("devloop"))
+    (repo / ".venv").symlink_to(sys.prefix)
+    edit(repo / "platform/settings/settings.yaml", "default: apps", f"default: {NAMESPACE}")
+    commit_all(repo, "this run's namespace")
+    hello = yaml.safe_load((REPO / "services/hello/.copier-answers.yml").read_text())
+    SERVICES["hello"] = [
+        f"{key}={hello[key]}" for key in ("description", "team", "service_port", "python_version")
+    ]
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    for name, data in SERVICES.items():
+        add_service(repo, name, [*data, f"dev_port={ports[name]}"])
+        commit_all(repo, f"add {name}")
+    env = repo / "services/hello/.env.development"
+    edit(env, "UPSTREAM_API_TOKEN=change-me", f"UPSTREAM_API_TOKEN={CANARY}")
+    yield DevRepo(repo, ports)
+    subprocess.run(
+        [live_cluster.tilt, "down", "--context", live_cluster.context, "--delete-namespaces"],
+        cwd=repo,
+        env=live_cluster.env(),
+        capture_output=True,
+        check=False,
+    )
+    live_cluster.kubectl(
+        "delete", "namespace", NAMESPACE, OTHER_NAMESPACE, "--wait=false", check=False
+    )
+
+
+def tilt_ci(
+    cluster: LiveCluster, repo: Path, *services: str, timeout: str = "10m"
+) -> subprocess.CompletedProcess[str]:
+    [port] = free_ports(1)
+    return subprocess.run(
+        [
+            cluster.tilt,
+            "ci",
+            "--context",
+            cluster.context,
+            "--port",
+            str(port),
+            "--timeout",
+            timeout,
+            "--",
+            *services,
+        ],
+        cwd=repo,
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def pods(cluster: LiveCluster, namespace: str, service: str) -> list[dict[str, Any]]:
+    found = cluster.get("pods", "-n", namespace, "-l", f"app.kubernetes.io/name={service}")
+    return [p for p in found["items"] if not p["metadata"].get("deletionTimestamp")]
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def namespace_of(name: str) -> str:
+    return OTHER_NAMESPACE if name == "ledger" else NAMESPACE
+
+
+def test_tilt_ci_brings_every_service_up_under_restricted_pod_security(
+    live_cluster: LiveCluster, devrepo: DevRepo
+) -> None:
+    started = time.monotonic()
+    result = tilt_ci(live_cluster, devrepo.path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    record("tilt_ci_cold_3_services_s", time.monotonic() - started)
+    assert CANARY not in output
+    for namespace in (NAMESPACE, OTHER_NAMESPACE):
+        labels = live_cluster.get("namespace", namespace)["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+        [quota] = live_cluster.get("resourcequota", "-n", namespace)["items"]
+        assert int(quota["status"]["used"]["pods"]) >= 1  # the quota admitted the pods
+        assert live_cluster.get("limitrange", "-n", namespace)["items"]
+    catalog = json.loads(http_get_registry(live_cluster.registry(), "/v2/_catalog"))
+    assert set(SERVICES) <= set(catalog["repositories"])
+    for name in SERVICES:
+        [pod] = pods(live_cluster, namespace_of(name), name)
+        assert ready(pod)
+        assert pod["spec"]["containers"][0]["image"].startswith(live_cluster.registry())
+
+
+def http_get_registry(host: str, path: str) -> str:
+    assert host.startswith(("localhost:", "127.0.0.1:")), f"not a local registry: {host}"
+    with urllib.request.urlopen(f"http://{host}{path}", timeout=5) as response:
+        return str(response.read().decode())
+
+
+@dataclass
+class Session:
+    """`make dev` running in the background, and where its output goes."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    tilt_port: int
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def make_dev(live_cluster: LiveCluster, devrepo: DevRepo) -> Iterator[Session]:
+    [tilt_port] = free_ports(1)
+    log = devrepo.path.parent / "make-dev.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                "make",
+                "--no-print-directory",
+                f"VENV={sys.prefix}",
+                "dev",
+                "cluster=existing",
+                f"context={live_cluster.context}",
+                f"services={' '.join(SERVICES)}",
+            ],
+            cwd=devrepo.path,
+            env=live_cluster.env(TILT_PORT=str(tilt_port)),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    session = Session(process, log, tilt_port)
+    resources = ["uiresource/(Tiltfile)", *(f"uiresource/{name}" for name in SERVICES)]
+
+    def tilt(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [live_cluster.tilt, *args, "--port", str(tilt_port)],
+            env=live_cluster.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    # `tilt wait` cannot wait for a resource to exist: Tilt creates them as its Tiltfile loads.
+    wait_for(
+        lambda: tilt("get", *resources).returncode == 0,
+        120,
+        "Tilt's resources after make dev: " + session.output()[-2000:],
+    )
+    waited = tilt("wait", "--timeout", "600s", "--for=condition=Ready", *resources)
+    try:
+        assert waited.returncode == 0, waited.stderr + session.output()[-4000:]
+        yield session
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        down = subprocess.run(
+            [
+                "make",
+                "--no-print-directory",
+                f"VENV={sys.prefix}",
+                "down",
+                "cluster=existing",
+                f"context={live_cluster.context}",
+            ],
+            cwd=devrepo.path,
+            env=live_cluster.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert CANARY not in session.output()
+
+
+def test_make_dev_serves_every_service_on_its_dev_port(make_dev: Session, devrepo: DevRepo) -> None:
+    for name, port in devrepo.ports.items():
+        assert http_get(port, "/livez")[0] == 200
+        assert http_get(port, "/readyz")[0] == 200
+        status, metrics = http_get(port, "/metrics")
+        assert status == 200 and "http_requests_total" in metrics
+        assert json.loads(http_get(port, "/")[1])["service"] == name
+
+
+def test_an_edited_source_file_is_served_without_a_rebuild(
+    live_cluster: LiveCluster, make_dev: Session, devrepo: DevRepo
+) -> None:
+    port, main = devrepo.ports["hello"], devrepo.service("hello") / "src/hello/main.py"
+    [before] = pods(live_cluster, NAMESPACE, "hello")
+    latencies = []
+    for number in range(3):
+        marker = f"edit-{RUN}-{number}"
+        text = re.sub(r'"service": "[^"]*"', f'"service": "{marker}"', main.read_text())
+        started = time.monotonic()
+        main.write_text(text)
+        wait_for(lambda m=marker: m in http_get(port, "/")[1], 60, f"edit {number} served")
+        latencies.append(time.monotonic() - started)
+    record("live_update_s", latencies)
+    [after] = pods(live_cluster, NAMESPACE, "hello")
+    assert after["metadata"]["name"] == before["metadata"]["name"]  # synced, not redeployed
+
+
+def test_a_lock_file_change_runs_the_install_step_in_place(
+    live_cluster: LiveCluster, make_dev: Session, devrepo: DevRepo
+) -> None:
+    [before] = pods(live_cluster, NAMESPACE, "hello")
+    lock = devrepo.service("hello") / "requirements-dev.lock"
+    lock.write_text(lock.read_text() + f"# touched by {RUN}\n")
+
+    def reinstalled() -> bool:
+        logs = subprocess.run(
+            [live_cluster.tilt, "logs", "--port", str(make_dev.tilt_port), "hello"],
+            env=live_cluster.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        return "pip install --require-hashes" in logs and "Requirement already satisfied" in logs
+
+    wait_for(reinstalled, 120, "the lock file change ran `pip install` in the container")
+    synced = live_cluster.kubectl(
+        "exec",
+        "-n",
+        NAMESPACE,
+        before["metadata"]["name"],
+        "--",
+        "cat",
+        "/app/requirements-dev.lock",
+    ).stdout
+    assert f"# touched by {RUN}" in synced
+    [after] = pods(live_cluster, NAMESPACE, "hello")
+    assert after["metadata"]["name"] == before["metadata"]["name"]
+
+
+def test_env_values_reach_the_pod_and_a_change_rolls_it(
+    live_cluster: LiveCluster, make_dev: Session, devrepo: DevRepo
+) -> None:
+    [before] = pods(live_cluster, NAMESPACE, "hello")
+    env_from = before["spec"]["containers"][0]["envFrom"]
+    config = live_cluster.get("configmap", env_from[0]["configMapRef"]["name"], "-n", NAMESPACE)
+    secret = live_cluster.get("secret", env_from[1]["secretRef"]["name"], "-n", NAMESPACE)
+    assert config["data"]["LOG_LEVEL"] == "info" and "UPSTREAM_API_TOKEN" not in config["data"]
+    assert base64.b64decode(secret["data"]["UPSTREAM_API_TOKEN"]).decode() == CANARY
+    edit(devrepo.service("hello") / ".env.development", "LOG_LEVEL=info", "LOG_LEVEL=debug")
+
+    def rolled() -> dict[str, Any] | None:
+        fresh = [
+            p
+            for p in pods(live_cluster, NAMESPACE, "hello")
+            if p["metadata"]["name"] != before["metadata"]["name"]
+        ]
+        return fresh[0] if fresh and ready(fresh[0]) else None
+
+    pod = wait_for(rolled, 180, "a pod with the new config")
+    environment = live_cluster.kubectl(
+        "exec", "-n", NAMESPACE, pod["metadata"]["name"], "--", "env"
+    ).stdout
+    assert "LOG_LEVEL=debug" in environment.splitlines()
+    assert http_get(devrepo.ports["hello"], "/readyz")[0] == 200
+
+
+def test_prod_overlays_pass_server_side_validation_and_admission(
+    live_cluster: LiveCluster, devrepo: DevRepo
+) -> None:
+    services = [devrepo.service(name) for name in SERVICES] + sorted(
+        p.parent for p in (REPO / "services").glob("*/.copier-answers.yml")
+    )
+    for service in services:
+        documents = [d for d in yaml.safe_load_all(kustomize(service / "k8s/overlays/prod")) if d]
+        for document in documents:
+            document["metadata"]["namespace"] = NAMESPACE
+        applied = live_cluster.kubectl(
+            "apply",
+            "--dry-run=server",
+            "--warnings-as-errors",
+            "-f",
+            "-",
+            stdin=yaml.safe_dump_all(documents),
+            check=False,
+        )
+        assert applied.returncode == 0, f"{service}: {applied.stderr}"
+        assert dry_run_pod(live_cluster, documents).returncode == 0
+
+
+def dry_run_pod(
+    cluster: LiveCluster, documents: list[dict[str, Any]], **changes: Any
+) -> subprocess.CompletedProcess[str]:
+    """Create the Deployment's pod with a server-side dry run: Pod Security and quota judge it."""
+    [deployment] = [d for d in documents if d["kind"] == "Deployment"]
+    template = deployment["spec"]["template"]
+    template["spec"]["containers"][0].update(changes)
+    # Its ServiceAccount exists only in the overlay's own dry run: the pod takes the default.
+    template["spec"].pop("serviceAccountName")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {**template["metadata"], "name": f"dry-{RUN}", "namespace": NAMESPACE},
+        "spec": template["spec"],
+    }
+    return cluster.kubectl(
+        "create", "--dry-run=server", "-f", "-", stdin=json.dumps(pod), check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            {
+                "securityContext": {
+                    "runAsNonRoot": False,
+                    "runAsUser": 0,
+                    "allowPrivilegeEscalation": True,
+                }
+            },
+            "violates PodSecurity",
+        ),
+        (
+            {"resources": {"requests": {"memory": "64Gi"}, "limits": {"memory": "64Gi"}}},
+            "forbidden",
+        ),
+    ],
+    ids=["root", "over-quota"],
+)
+def test_a_non_compliant_pod_is_rejected(
+    live_cluster: LiveCluster, devrepo: DevRepo, change: dict[str, Any], reason: str
+) -> None:
+    documents = [
+        d
+        for d in yaml.safe_load_all(kustomize(devrepo.service("hello") / "k8s/overlays/prod"))
+        if d
+    ]
+    rejected = dry_run_pod(live_cluster, documents, **change)
+    assert rejected.returncode != 0 and reason in rejected.stderr
+
+
+def test_a_service_that_never_becomes_ready_fails_tilt_ci_with_its_reason(
+    live_cluster: LiveCluster, devrepo: DevRepo
+) -> None:
+    broken = devrepo.path.parent / "broken-repo"
+    git(devrepo.path.parent, "clone", "-q", str(devrepo.path), str(broken))
+    (broken / ".venv").symlink_to(sys.prefix)  # ignored by git, so not cloned
+    [port] = free_ports(1)
+    add_service(broken, "broken", [f"dev_port={port}"])
+    edit(
+        broken / "services/broken/src/broken/main.py",
+        "    if not app.state.ready:",
+        "    if True:  # never ready",
+    )
+    result = tilt_ci(live_cluster, broken, "broken", timeout="60s")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in output
+    assert "not ready (broken" in output
+
+
+def record(name: str, value: float | list[float]) -> None:
+    """A figure for `make bench` (never asserted: these machines are shared and noisy)."""
+    METRICS.parent.mkdir(parents=True, exist_ok=True)
+    figures = json.loads(METRICS.read_text()) if METRICS.exists() else {}
+    figures[name] = value
+    METRICS.write_text(json.dumps(figures, indent=2))
