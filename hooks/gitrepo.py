@@ -1,5 +1,6 @@
 """The few git facts the hooks need, read with plain git commands."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -8,10 +9,14 @@ from packaging.version import InvalidVersion, Version
 from hooks.errors import HookError
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run git in repo and return its stdout; a failure becomes a HookError."""
+def git(repo: Path, *args: str, index: Path | None = None) -> str:
+    """Run git in repo and return its stdout; a failure becomes a HookError.
+
+    `index` makes git use that index file instead of the repository's own.
+    """
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)} if index else None
     result = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False, env=env
     )
     if result.returncode != 0:
         raise HookError(f"git {' '.join(args)} failed in {repo}: {result.stderr.strip()}")
@@ -47,6 +52,12 @@ def latest_release(repo: Path) -> str | None:
         except InvalidVersion:
             continue
     return max(versions)[1] if versions else None
+
+
+def git_path(repo: Path, name: str) -> Path:
+    """The absolute path of a file inside the repository's git directory."""
+    path = Path(git(repo, "rev-parse", "--git-path", name).strip())
+    return path if path.is_absolute() else repo / path
 
 
 def uncommitted_paths(repo: Path) -> list[str]:

@@ -7,12 +7,13 @@ from typing import Any
 import copier
 import yaml
 
+from hooks.answers import read_answers
 from hooks.errors import HookError
-from hooks.gitrepo import latest_release, require_repository, uncommitted_paths
-from hooks.ports import free_dev_port
-from hooks.settings import SERVICES_DIR
-
-MAX_LISTED_PATHS = 10
+from hooks.gitrepo import require_repository
+from hooks.ports import free_dev_port, taken_dev_ports
+from hooks.session import exclusive, signals_blocked
+from hooks.settings import SERVICES_DIR, load_settings
+from hooks.versions import template_version
 
 
 def questions(repo: Path) -> dict[str, dict[str, Any]]:
@@ -46,56 +47,67 @@ def parse_data(repo: Path, pairs: list[str]) -> dict[str, str]:
     return data
 
 
-def choose_ref(repo: Path, ref: str) -> str:
-    """The latest release by default; HEAD only from a clean tree.
-
-    Copier copies a dirty HEAD by committing it in a throwaway clone and records that
-    commit, which exists nowhere: the service could then never be updated.
-    """
-    ref = ref or latest_release(repo) or "HEAD"
-    if ref != "HEAD":
-        return ref
-    dirty = uncommitted_paths(repo)
-    if dirty:
-        listed = "\n  ".join(dirty[:MAX_LISTED_PATHS])
-        hidden = len(dirty) - MAX_LISTED_PATHS
-        more = f"\n  ... and {hidden} more" if hidden > 0 else ""
+def check_dev_port(repo: Path, port: int) -> None:
+    """A dev port no service and no platform tool holds, or an error naming a free one."""
+    settings = load_settings(repo)
+    holders = {
+        settings["tilt"]["ui_port"]: "Tilt's UI",
+        settings["registry"]["port"]: "the local registry",
+        **{p: f"service {name}" for p, name in taken_dev_ports(repo).items()},
+    }
+    if port in holders:
+        free = free_dev_port(repo, {p: "" for p in holders})
         raise HookError(
-            "the repository has uncommitted changes, so the template version copier would "
-            "record (HEAD) would not exist in git and the service could never be updated.\n"
-            f"Commit these first (git add -A && git commit):\n  {listed}{more}\n"
-            "or generate from a release: make release version=X.Y.Z, then make service."
+            f"dev_port {port} is taken by {holders[port]}; use a free one, for example {free}"
         )
-    return ref
+
+
+def next_steps(destination: Path, name: str, dev_port: int) -> str:
+    """What to do with a service just generated in this repository."""
+    folder = destination.relative_to(destination.parents[1])
+    return (
+        f"Service '{name}' is ready in {folder}.\n\n"
+        "Next steps:\n"
+        f"  1. Commit it:  git add {folder} && git commit -m 'Add {name} service'\n"
+        f"  2. Run it:     make dev services={name}   (live reload at http://localhost:{dev_port})\n"
+        f"  3. Test it:    see {folder}/README.md"
+    )
 
 
 def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = None) -> Path:
-    """Run copier for services/<name>; a refused answer leaves nothing behind."""
+    """Generate services/<name>: it appears whole or not at all, whatever stops the run."""
     if not name:
         raise HookError("no service name given; usage: make service name=orders")
     if "/" in name or name in {".", ".."}:
         raise HookError(f"service name '{name}' is a path; give just a name, for example 'orders'")
     destination = repo / SERVICES_DIR / name
-    if destination.exists():
+    if destination.exists() or destination.is_symlink():
         raise HookError(
             f"{destination.relative_to(repo)} already exists; pick another name, or use "
             "`make update name=" + name + "` to bring that service up to date"
         )
     require_repository(repo)
-    answers = {
-        "dev_port": str(free_dev_port(repo)),
-        **parse_data(repo, data or []),
-        "service_name": name,
-    }
-    try:
-        copier.run_copy(
-            ".",  # relative, so the answers file stays valid in every clone (run from repo)
-            str(destination.relative_to(repo)),
-            data=answers,
-            vcs_ref=choose_ref(repo, ref),
-            defaults=not sys.stdin.isatty(),
-            unsafe=True,  # our own tasks: python hooks from this repository
-        )
-    except ValueError as error:  # copier's validators: the message says what to change
-        raise HookError(str(error).removeprefix("Validation error for question ")) from None
+    given = parse_data(repo, data or [])
+    if "dev_port" in given:
+        check_dev_port(repo, int(given["dev_port"]))
+    with exclusive(repo, "make service") as scratch:
+        answers = {"dev_port": str(free_dev_port(repo)), **given, "service_name": name}
+        version, _ = template_version(repo, ref)
+        staging = scratch / name  # beside services/, on the same file system
+        try:
+            copier.run_copy(
+                ".",  # relative, so the answers file stays valid in every clone (run from repo)
+                str(staging),
+                data=answers,
+                vcs_ref=version,
+                defaults=not sys.stdin.isatty(),
+                unsafe=True,  # our own tasks: python hooks from this repository
+                quiet=True,  # the next steps below name the real folder
+            )
+        except ValueError as error:  # copier's validators: the message says what to change
+            raise HookError(str(error).removeprefix("Validation error for question ")) from None
+        with signals_blocked():
+            destination.parent.mkdir(exist_ok=True)
+            staging.rename(destination)
+    print(next_steps(destination, name, int(read_answers(destination)["dev_port"])))
     return destination

@@ -67,12 +67,29 @@ def test_services_generated_back_to_back_from_a_release_can_each_update(tmp_path
 
 
 @pytest.mark.parametrize("tag", [None, "v0.1.0"], ids=["no-release", "release"])
-def test_generating_from_a_dirty_head_is_refused_with_what_to_commit(
+def test_unreleased_template_changes_are_refused_with_what_to_commit(
     tmp_path: Path, tag: str | None
 ) -> None:
     repo = snapshot_repo(tmp_path, tag=tag)
-    (repo / "notes.txt").write_text("work in progress")
+    readme = repo / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "work in progress\n")
     result = make(repo, "service", "name=orders", "ref=HEAD")
     assert result.returncode != 0
-    assert "Commit these first (git add -A && git commit):\n  notes.txt" in result.stderr
+    assert "Commit them first (git add -A && git commit):\n  template/README.md.jinja" in (
+        result.stderr
+    )
     assert not (repo / "services" / "orders").exists()
+
+
+def test_a_second_service_right_after_the_first_needs_no_release_and_no_commit(
+    tmp_path: Path,
+) -> None:
+    # What else is uncommitted (the first service, notes) does not change what copier renders.
+    repo = snapshot_repo(tmp_path)
+    (repo / "notes.txt").write_text("work in progress")
+    for name in ("alpha", "beta"):
+        result = make(repo, "service", f"name={name}")
+        assert result.returncode == 0, result.stderr
+    head = git(repo, "rev-parse", "HEAD")
+    for name in ("alpha", "beta"):
+        assert git(repo, "rev-parse", recorded_commit(repo / "services" / name)) == head
