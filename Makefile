@@ -28,10 +28,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] [data="service_port=9000 team=payments"]
 	@$(PYTHON) -m hooks new-service "$$name" --ref "$$ref" --data-list "$$data"
 
-update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD]: progress, then a table
-	@$(PYTHON) -m hooks update --name "$$name" --ref "$$ref"
+update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD] [data="team=payments"]
+	@$(PYTHON) -m hooks update --name "$$name" --ref "$$ref" --data-list "$$data"
 
-update-check: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## List services behind the latest template release (non-zero if any)
+update-check: $(VENV)/.installed ## List services behind the latest template release (non-zero if any)
 	@$(PYTHON) -m hooks update-check
 
 release: $(VENV)/.installed ## Tag template version=X.Y.Z (needs its CHANGELOG.md entry)
@@ -52,8 +52,8 @@ engine: $(VENV)/.installed ## A Docker engine and base images for the container 
 bench: $(VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
 	$(PYTHON) -m bench $${runs:-5}
 
-lock: $(VENV)/.installed ## Re-pin the template's hash-locked dependencies (needs PyPI)
-	$(PYTHON) -m hooks lock
+lock: $(VENV)/.installed ## Re-lock the template's dependencies, or a service's [name=orders] (needs PyPI)
+	@$(PYTHON) -m hooks lock --name "$$name"
 
 CLUSTER = --cluster "$$cluster" --context "$$context"
 

@@ -93,9 +93,19 @@ def _tilt(args: argparse.Namespace) -> None:
 
 def _update(args: argparse.Namespace) -> None:
     from hooks.rollout import run
+    from hooks.scaffold import parse_data
 
-    if not run(Path.cwd(), args.name, args.ref):
+    changes = parse_data(Path.cwd(), _data_pairs(args))
+    if not run(Path.cwd(), args.name, args.ref, changes):
         raise HookError("not every service was updated (see the table above)")
+
+
+def _data_pairs(args: argparse.Namespace) -> list[str]:
+    """KEY=VALUE answers given as --data, and as one make-style data="..." string."""
+    try:
+        return [*args.data, *shlex.split(args.data_list)]
+    except ValueError as error:
+        raise HookError(f"data={args.data_list!r} cannot be split into answers: {error}") from None
 
 
 def _update_check(args: argparse.Namespace) -> None:
@@ -140,20 +150,28 @@ def _python_names(args: argparse.Namespace) -> None:
 
 
 def _lock(args: argparse.Namespace) -> None:
-    from hooks.lock import compile_locks
+    from hooks.answers import read_answers
+    from hooks.locks import compile_service_locks, compile_template_locks
+    from hooks.rollout import services
 
-    for path in compile_locks(Path.cwd()):
+    if args.name:
+        [service] = services(Path.cwd(), args.name)
+        written = compile_service_locks(service, str(read_answers(service)["python_version"]))
+    else:
+        written = compile_template_locks(Path.cwd())
+    for path in written:
         print(f"wrote {path}")
 
 
 def _new_service(args: argparse.Namespace) -> None:
     from hooks.scaffold import new_service
 
-    try:
-        data = [*args.data, *shlex.split(args.data_list)]
-    except ValueError as error:
-        raise HookError(f"data={args.data_list!r} cannot be split into answers: {error}") from None
-    new_service(Path.cwd(), args.name, ref=args.ref, data=data)
+    new_service(Path.cwd(), args.name, ref=args.ref, data=_data_pairs(args))
+
+
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--data-list", default="", help="space-separated KEY=VALUE answers")
 
 
 def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
@@ -188,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     update = commands.add_parser("update", help="copier update every service, or one")
     update.add_argument("--name", default="")
     update.add_argument("--ref", default="", help="default: latest release; HEAD: unreleased")
+    _data_arguments(update)
     update.set_defaults(run=_update)
     commands.add_parser("update-check", help="services behind the latest release").set_defaults(
         run=_update_check
@@ -211,13 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("engine", help="a Docker engine and base images").set_defaults(run=_engine)
     names = commands.add_parser("python-names", help="regenerate the reserved module names")
     names.set_defaults(run=_python_names)
-    lock = commands.add_parser("lock", help="re-pin the template's dependency locks")
+    lock = commands.add_parser("lock", help="re-lock the template's dependencies, or a service's")
+    lock.add_argument("--name", default="", help="a service: re-lock it from its own pins")
     lock.set_defaults(run=_lock)
     new = commands.add_parser("new-service", help="generate services/<name> from the template")
     new.add_argument("name")
     new.add_argument("--ref", default="", help="template version (default: latest release)")
-    new.add_argument("--data", action="append", default=[], metavar="KEY=VALUE")
-    new.add_argument("--data-list", default="", help="space-separated KEY=VALUE answers")
+    _data_arguments(new)
     new.set_defaults(run=_new_service)
     return parser
 
@@ -230,4 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HookError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: what was under way was put back as it was", file=sys.stderr)
+        return 130
     return 0

@@ -1,24 +1,30 @@
 """`make update`: move every service (or one) to a template version, one at a time.
 
-Copier 9.19 refuses to update a service while any unmerged index entry exists in the
-repository (`git-write-tree: error building trees`), so after each service its conflict
-stages are dropped from the index: the markers stay in the working tree for the user, and
-the next service starts from a state copier accepts. Copier only checks the service's own
-folder for uncommitted changes, so earlier, uncommitted updates do not block later ones.
+Copier writes a git tree of the whole repository's index and applies its diff against the
+service's old render at the repository root, so whatever else the index holds can come
+back (a file the user deleted anywhere, a file an earlier service's update removed). Each
+service is therefore updated with an index holding only that service; the user's own index
+is put back afterwards, untouched. A check of the whole working tree, before and after,
+fails loudly (and restores) if anything outside the service moved anyway. A service whose
+update fails or is interrupted is put back exactly as it was: updated or untouched.
 """
 
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import copier
-import yaml
 
+from hooks.answers import AnswersError, read_answers
 from hooks.errors import HookError
 from hooks.gitrepo import git, git_succeeds, latest_release, uncommitted_paths
+from hooks.locks import follow_template_locks
+from hooks.session import exclusive, signals_blocked
 from hooks.settings import generated_services
+from hooks.versions import resolve, template_version
+from hooks.worktree import WorktreeSnapshot, private_index, restore_saved_index
 
-TEMPLATE_PATHS = ("copier.yml", "template", "hooks", "platform", "migrations.yml")
 CONFLICT_MARKER = "<<<<<<< "
 
 
@@ -27,7 +33,7 @@ class Outcome:
     """What happened to one service."""
 
     name: str
-    before: str
+    before: str = "?"
     after: str = ""
     result: str = ""
     conflicts: list[str] = field(default_factory=list)
@@ -46,43 +52,6 @@ def services(repo: Path, name: str = "") -> list[Path]:
         if not found:
             raise HookError(f"there is no service '{name}' under services/ (with an answers file)")
     return found
-
-
-def recorded_version(service: Path) -> str:
-    """The template version the service's answers file records."""
-    return str(yaml.safe_load((service / ".copier-answers.yml").read_text())["_commit"])
-
-
-def resolve(repo: Path, ref: str) -> str | None:
-    """The commit a ref names, or None when git does not know it."""
-    try:
-        return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
-    except HookError:
-        return None
-
-
-def choose_target(repo: Path, ref: str) -> tuple[str, str]:
-    """(ref to give copier, name to show): the latest release, or committed HEAD."""
-    if ref and ref != "HEAD":
-        if resolve(repo, ref) is None:
-            raise HookError(f"ref={ref} is not a tag or commit of this repository")
-        return ref, ref
-    if not ref:
-        release = latest_release(repo)
-        if release is None:
-            raise HookError(
-                "there is no release yet: make release version=0.1.0, "
-                "or try unreleased template changes with ref=HEAD"
-            )
-        return release, release
-    dirty = [p for p in uncommitted_paths(repo) if p.startswith(TEMPLATE_PATHS)]
-    if dirty:
-        raise HookError(
-            "ref=HEAD updates to the committed template, but these template files "
-            "have uncommitted changes; commit them first:\n  " + "\n  ".join(dirty)
-        )
-    head = git(repo, "rev-parse", "HEAD").strip()
-    return head, head[:7]  # a commit that exists, never copier's throwaway one
 
 
 def conflicts_in(repo: Path, service: Path) -> list[str]:
@@ -104,66 +73,151 @@ def conflicts_in(repo: Path, service: Path) -> list[str]:
     return sorted(found)
 
 
-def update_service(repo: Path, service: Path, ref: str, shown: str) -> Outcome:
-    """Update one service; never raises, the outcome says what happened."""
+def _precheck(repo: Path, service: Path, ref: str, changes: dict[str, str]) -> Outcome | None:
+    """The outcome when the service cannot or need not be updated; None to go ahead."""
     relative = str(service.relative_to(repo))
-    outcome = Outcome(service.name, recorded_version(service), shown)
-    if any(p.startswith(relative + "/") for p in uncommitted_paths(repo)):
-        outcome.result = "refused"
-        outcome.detail = f"uncommitted changes in {relative}: commit or stash them, then rerun"
+    outcome = Outcome(service.name)
+    if service.is_symlink():
+        outcome.result = "skipped"
+        outcome.detail = (
+            f"{relative} links to {service.resolve()}, a repository of its own: update it "
+            "there (docs/updating.md, a service in its own repository)"
+        )
         return outcome
-    current = resolve(repo, outcome.before)
+    try:
+        outcome.before = str(read_answers(service)["_commit"])
+    except AnswersError as error:
+        outcome.result, outcome.detail = "failed", str(error)
+        return outcome
+    current, target = resolve(repo, outcome.before), resolve(repo, ref)
     if current is None:
         outcome.result = "failed"
         outcome.detail = (
-            f"records template version {outcome.before}, which is not in git; "
-            f"regenerate it: copier recopy --trust {relative}"
+            f"records template version {outcome.before}, which this repository does not have: "
+            "fetch it (git fetch --tags), or re-apply the template without merging "
+            f"(edits to template-managed files are overwritten): .venv/bin/copier recopy "
+            f"--trust --defaults --overwrite {relative}"
         )
         return outcome
-    target = resolve(repo, ref)
-    if current == target:
+    dirty = [p for p in uncommitted_paths(repo) if p.startswith(relative + "/")]
+    newer = target is not None and git_succeeds(
+        repo, "merge-base", "--is-ancestor", target, current
+    )
+    if not changes and (current == target or newer):
         outcome.result = "already current"
+        if current != target:
+            outcome.detail = f"records {outcome.before}, newer than the version asked for"
+        elif dirty:
+            outcome.detail = f"not committed yet: review (git diff {relative}), then commit"
         return outcome
-    if target and git_succeeds(repo, "merge-base", "--is-ancestor", target, current):
-        outcome.result = "already current"
-        outcome.detail = f"records {outcome.before}, newer than {shown}; use ref=HEAD to move on"
+    if dirty:
+        outcome.result = "refused"
+        outcome.detail = f"uncommitted changes in {relative}: commit or stash them, then rerun"
+        if f"{relative}/.copier-answers.yml" in dirty:
+            outcome.detail += (
+                f"; answers change through copier, not by hand: git checkout -- {relative}/"
+                f'.copier-answers.yml, then make update name={service.name} data="KEY=VALUE"'
+            )
         return outcome
+    return None
+
+
+def _restore(backup: Path, service: Path) -> None:
+    with signals_blocked():
+        shutil.rmtree(service, ignore_errors=True)
+        shutil.copytree(backup, service, symlinks=True)
+
+
+def update_service(
+    repo: Path, service: Path, ref: str, shown: str, changes: dict[str, str], scratch: Path
+) -> Outcome:
+    """Update one service; never raises but for an interruption, which restores it first."""
+    outcome = _precheck(repo, service, ref, changes)
+    if outcome is not None:
+        outcome.after = shown
+        return outcome
+    outcome = Outcome(service.name, str(read_answers(service)["_commit"]), shown)
+    backup = scratch / "backup" / service.name
+    shutil.copytree(service, backup, symlinks=True)
+    snapshot = WorktreeSnapshot(repo, scratch / "worktree-index")
+    before = snapshot.take()
     try:
-        copier.run_update(
-            relative,
-            vcs_ref=ref,
-            defaults=True,
-            overwrite=True,
-            unsafe=True,
-            skip_answered=True,
-            conflict="inline",
-            quiet=True,
-        )
+        with private_index(repo, service):
+            copier.run_update(
+                str(service.relative_to(repo)),
+                vcs_ref=ref,
+                data=changes,
+                defaults=True,
+                overwrite=True,
+                unsafe=True,
+                skip_answered=True,
+                conflict="inline",
+                quiet=True,
+            )
+            outcome.conflicts = conflicts_in(repo, service)
+    except KeyboardInterrupt:
+        _restore(backup, service)
+        raise
     except Exception as error:  # copier's errors have no common base; report, go on
+        _restore(backup, service)
         outcome.result, outcome.detail = "failed", f"{type(error).__name__}: {error}"
         return outcome
-    finally:
-        outcome.conflicts = conflicts_in(repo, service)
-        git(repo, "reset", "--quiet", "--", relative)  # drop unmerged stages, keep markers
+    moved = snapshot.moved_outside(before, snapshot.take(), service)
+    if moved:
+        snapshot.restore(before, moved)
+        _restore(backup, service)
+        outcome.result = "failed"
+        outcome.detail = f"the update changed paths outside it (restored): {', '.join(moved)}"
+        return outcome
     outcome.result = "conflicts" if outcome.conflicts else "updated"
+    old_commit = resolve(repo, outcome.before)
+    outcome.detail = follow_template_locks(repo, service, old_commit or "", ref)
     return outcome
 
 
-def rollout(repo: Path, name: str = "", ref: str = "") -> list[Outcome]:
+def rollout(
+    repo: Path, name: str = "", ref: str = "", changes: dict[str, str] | None = None
+) -> list[Outcome]:
     """Update the services one at a time, printing a progress line for each."""
     targets = services(repo, name)
-    git_ref, shown = choose_target(repo, ref)
-    outcomes = []
-    for number, service in enumerate(targets, start=1):
-        print(f"[{number}/{len(targets)}] {service.name}: updating to {shown} ...", flush=True)
-        outcome = update_service(repo, service, git_ref, shown)
-        print(f"[{number}/{len(targets)}] {service.name}: {outcome.result}", flush=True)
-        outcomes.append(outcome)
+    if changes and not name:
+        raise HookError("data= changes the answers of one service: add name=<service>")
+    outcomes: list[Outcome] = []
+    with exclusive(repo, "make update") as scratch:
+        restore_saved_index(repo)
+        git_ref, shown = template_version(repo, ref)
+        try:
+            for number, service in enumerate(targets, start=1):
+                print(
+                    f"[{number}/{len(targets)}] {service.name}: updating to {shown} ...", flush=True
+                )
+                outcome = update_service(repo, service, git_ref, shown, changes or {}, scratch)
+                print(f"[{number}/{len(targets)}] {service.name}: {outcome.result}", flush=True)
+                outcomes.append(outcome)
+        except KeyboardInterrupt:
+            outcomes.append(
+                Outcome(
+                    targets[len(outcomes)].name,
+                    result="interrupted",
+                    detail="left as it was; rerun make update",
+                )
+            )
+            print(table(outcomes))
+            raise
     return outcomes
 
 
+NEXT_STEPS = {
+    "updated": "Review the changes (git diff services/), run make check, then commit.",
+    "conflicts": (
+        "Resolve each conflict (keep what you need, drop the markers), then commit; "
+        "make check fails until none remain. See docs/updating.md."
+    ),
+}
+
+
 def table(outcomes: list[Outcome]) -> str:
-    """The final report: one row per service, then each conflicted file and detail."""
+    """The final report: one row per service, each conflicted file and detail, what next."""
     rows = [("service", "from", "to", "result")]
     rows += [(o.name, o.before, o.after, o.result) for o in outcomes]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -175,17 +229,14 @@ def table(outcomes: list[Outcome]) -> str:
         lines += [f"  {outcome.name}: conflict in {path}" for path in outcome.conflicts]
         if outcome.detail:
             lines.append(f"  {outcome.name}: {outcome.detail}")
-    if any(o.conflicts for o in outcomes):
-        lines.append(
-            "Resolve each conflict (keep what you need, drop the markers), then "
-            "commit; `make check` fails until none remain. See docs/updating.md."
-        )
+    results = {o.result for o in outcomes}
+    lines += [step for result, step in NEXT_STEPS.items() if result in results]
     return "\n".join(lines)
 
 
-def run(repo: Path, name: str, ref: str) -> bool:
+def run(repo: Path, name: str, ref: str, changes: dict[str, str] | None = None) -> bool:
     """`make update`: print the table; True when every service is updated or current."""
-    outcomes = rollout(repo, name, ref)
+    outcomes = rollout(repo, name, ref, changes)
     print(table(outcomes))
     sys.stdout.flush()
     return all(outcome.ok for outcome in outcomes)
@@ -195,10 +246,22 @@ def behind(repo: Path) -> list[tuple[str, str, str]]:
     """(service, recorded, latest release) for every service behind the latest release."""
     release = latest_release(repo)
     if release is None:
-        return []
-    latest = resolve(repo, release)
-    return [
-        (s.name, recorded_version(s), release)
-        for s in services(repo)
-        if resolve(repo, recorded_version(s)) != latest
-    ]
+        raise HookError(
+            "there is no release yet, so no service can be behind one: make release "
+            "version=X.Y.Z (then make update), or compare with HEAD: make update ref=HEAD"
+        )
+    latest = git(repo, "rev-parse", f"{release}^{{commit}}").strip()
+    late = []
+    for service in services(repo):
+        recorded = str(read_answers(service)["_commit"])
+        current = resolve(repo, recorded)
+        if current is None:
+            raise HookError(
+                f"{service.name} records {recorded}, which this repository does not have; "
+                "fetch it: git fetch --tags"
+            )
+        if current != latest and not git_succeeds(
+            repo, "merge-base", "--is-ancestor", latest, current
+        ):
+            late.append((service.name, recorded, release))
+    return late

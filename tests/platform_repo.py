@@ -19,9 +19,11 @@ def add_service(repo: Path, name: str, data: list[str] | None = None) -> None:
     )
 
 
-def repo_with_services(destination: Path, services: dict[str, list[str]]) -> Path:
-    """This repository (tagged as a release) plus the given services: name -> answers."""
-    repo = snapshot_repo(destination, tag="v0.1.0")
+def repo_with_services(
+    destination: Path, services: dict[str, list[str]], tag: str | None = "v0.1.0"
+) -> Path:
+    """This repository (tagged as a release, unless tag=None) plus the given services."""
+    repo = snapshot_repo(destination, tag=tag)
     (repo / ".venv").symlink_to(sys.prefix)  # as `make` bootstraps it; the Tiltfile runs hooks
     for name, data in services.items():
         add_service(repo, name, data)

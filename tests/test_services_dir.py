@@ -69,6 +69,21 @@ def test_the_example_service_is_a_fresh_generation_with_its_answers(
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
+def test_each_service_records_a_template_commit_of_this_branch(service: Path) -> None:
+    # Tags do not travel with a branch: a service recording one could not update elsewhere.
+    recorded = str(answers_of(service)["_commit"])
+    assert git(REPO, "tag", "--list", recorded) == "", f"{service.name} records the tag {recorded}"
+    assert git(REPO, "rev-parse", "--verify", "--quiet", f"{recorded}^{{commit}}").strip()
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
+def test_each_services_locks_hold_its_pins(service: Path) -> None:
+    from hooks.locks import pin_drift
+
+    assert pin_drift(service) == [], f"re-lock it: make lock name={service.name}"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
 def test_no_conflicts_remain(service: Path) -> None:
     from hooks.rollout import conflicts_in
 

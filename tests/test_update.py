@@ -1,8 +1,11 @@
-"""`make update`: new template versions reach services without losing local work."""
+"""`make update`: new template versions reach every service, and nothing else moves."""
 
-import filecmp
-import re
+import os
+import random
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import yaml
 
 from tests.conftest import git
 from tests.platform_repo import add_service, repo_with_services
-from tests.update_helpers import commit_all, edit, make, release
+from tests.update_helpers import VENVS, commit_all, edit, make, release
 
 README_CHANGE = {"template/README.md.jinja": ("## Run it\n", "## Run it locally\n")}
 DEPLOYMENT = "template/k8s/base/deployment.yaml.jinja"
@@ -24,6 +27,15 @@ def recorded(service: Path) -> str:
 def row(output: str, name: str) -> list[str]:
     [line] = [line for line in output.splitlines() if line.startswith(name + " ")]
     return line.split()
+
+
+def files(folder: Path) -> dict[Path, bytes]:
+    """Every file of a service folder but its answers, by relative path."""
+    return {
+        p.relative_to(folder): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != ".copier-answers.yml"
+    }
 
 
 def test_local_edits_of_every_kind_survive_an_update(tmp_path: Path) -> None:
@@ -83,6 +95,14 @@ def release_a_rename(tmp_path: Path, declared: bool) -> tuple[Path, str]:
         "  type: ClusterIP\n  sessionAffinity: ClientIP",
     )
     commit_all(repo, "local edit")
+    rename_service_yaml(repo, declared)
+    commit_all(repo, "rename service.yaml")
+    git(repo, "tag", "v0.2.0")
+    return orders, make(repo, "update").stdout
+
+
+def rename_service_yaml(repo: Path, declared: bool) -> None:
+    """A template change: k8s/base/service.yaml becomes svc.yaml (declared as a migration)."""
     base = repo / "template/k8s/base"
     (base / "service.yaml.jinja").rename(base / "svc.yaml.jinja")
     edit(base / "svc.yaml.jinja", "  type: ClusterIP", "  type: ClusterIP  # in-cluster only")
@@ -92,9 +112,6 @@ def release_a_rename(tmp_path: Path, declared: bool) -> tuple[Path, str]:
             "releases:\n  - version: 0.2.0\n    renames:\n"
             "      k8s/base/service.yaml: k8s/base/svc.yaml\n"
         )
-    commit_all(repo, "rename service.yaml")
-    git(repo, "tag", "v0.2.0")
-    return orders, make(repo, "update").stdout
 
 
 def test_a_declared_rename_keeps_the_users_edit_at_the_new_path(tmp_path: Path) -> None:
@@ -112,85 +129,162 @@ def test_without_the_migration_the_same_rename_would_lose_the_edit(tmp_path: Pat
     assert "sessionAffinity" not in (orders / "k8s/base/svc.yaml").read_text()
 
 
+def test_deletions_renames_and_additions_reach_every_service_and_nothing_else_moves(
+    tmp_path: Path,
+) -> None:
+    names = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    repo = repo_with_services(tmp_path / "repo", {name: [] for name in names})
+    commit_all(repo, "add services")
+    edit(
+        repo / "services/beta/k8s/base/deployment.yaml",
+        "revisionHistoryLimit: 5",
+        "revisionHistoryLimit: 9",
+    )
+    commit_all(repo, "beta's own setting")
+    # v0.2.0 deletes a template file, renames another (declared) and adds a third.
+    (repo / "template/.dockerignore").unlink()
+    rename_service_yaml(repo, declared=True)
+    (repo / "template/CODEOWNERS.jinja").write_text("* @{{ team }}\n")
+    commit_all(repo, "v0.2.0")
+    git(repo, "tag", "v0.2.0")
+    # The user's work elsewhere: an unstaged deletion outside services/, and a refused service
+    # with its own unstaged deletion.
+    (repo / "docs/benchmarks.md").unlink()
+    (repo / "services/delta/README.md").unlink()
+
+    result = make(repo, "update")
+
+    assert {name: row(result.stdout, name)[3] for name in names} == {
+        "alpha": "updated",
+        "beta": "updated",
+        "gamma": "updated",
+        "delta": "refused",
+        "epsilon": "updated",
+    }
+    assert not (repo / "docs/benchmarks.md").exists()
+    assert not (repo / "services/delta/README.md").exists()
+    assert (repo / "services/delta/.dockerignore").exists()  # refused: untouched
+    fresh = fresh_copies(repo, tmp_path / "fresh", ["alpha", "beta", "gamma", "epsilon"])
+    for name, expected in fresh.items():
+        actual = files(repo / "services" / name)
+        assert sorted(actual) == sorted(expected), name
+        differ = sorted(str(p) for p in expected if expected[p] != actual[p])
+        assert differ == (["k8s/base/deployment.yaml"] if name == "beta" else []), name
+    beta = (repo / "services/beta/k8s/base/deployment.yaml").read_text()
+    assert "revisionHistoryLimit: 9" in beta  # its own edit, kept
+
+
+def fresh_copies(repo: Path, clone: Path, names: list[str]) -> dict[str, dict[Path, bytes]]:
+    """Each service generated afresh at the newest release, with the same answers."""
+    git(repo, "clone", "-q", str(repo), str(clone))
+    (clone / ".venv").symlink_to(repo / ".venv")
+    copies = {}
+    for name in names:
+        answers = yaml.safe_load((repo / "services" / name / ".copier-answers.yml").read_text())
+        shutil.rmtree(clone / "services" / name)
+        add_service(clone, name, [f"dev_port={answers['dev_port']}"])
+        copies[name] = files(clone / "services" / name)
+    return copies
+
+
 def test_an_update_without_local_edits_equals_a_fresh_copy(tmp_path: Path) -> None:
     repo = repo_with_services(tmp_path, {"orders": []})
     commit_all(repo, "add orders")
+    (repo / "template/.dockerignore").unlink()
+    rename_service_yaml(repo, declared=True)
+    (repo / "template/CODEOWNERS.jinja").write_text("* @{{ team }}\n")
     release(repo, "v0.2.0", {**README_CHANGE, **HISTORY_CHANGE})
     assert make(repo, "update").returncode == 0
     commit_all(repo, "update orders")
     shutil.move(repo / "services" / "orders", tmp_path / "updated")
     commit_all(repo, "remove orders")
     add_service(repo, "orders")  # fresh, from the latest release
-    fresh, updated = repo / "services" / "orders", tmp_path / "updated"
-    files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
-    assert files == {p.relative_to(updated) for p in updated.rglob("*") if p.is_file()}
-    different = [str(p) for p in files if not filecmp.cmp(fresh / p, updated / p, shallow=False)]
-    assert different == []
+    fresh, updated = files(repo / "services" / "orders"), files(tmp_path / "updated")
+    assert sorted(fresh) == sorted(updated)
+    assert [str(p) for p in fresh if fresh[p] != updated[p]] == []
 
 
-def test_ten_services_one_dirty_one_conflicting_the_other_eight_update(tmp_path: Path) -> None:
-    names = [f"svc{number:02d}" for number in range(10)]
-    repo = repo_with_services(tmp_path, {name: [] for name in names})
-    commit_all(repo, "add services")
-    edit(
-        repo / "services/svc03/k8s/base/deployment.yaml",
-        "revisionHistoryLimit: 5",
-        "revisionHistoryLimit: 9",
-    )
-    commit_all(repo, "svc03 edit")
-    release(repo, "v0.2.0", {**README_CHANGE, **HISTORY_CHANGE})
-    (repo / "services/svc07/README.md").write_text("uncommitted work\n")
-
-    result = make(repo, "update")
-
-    assert result.returncode != 0
-    results = {name: row(result.stdout, name)[3] for name in names}
-    assert results.pop("svc03") == "conflicts"
-    assert results.pop("svc07") == "refused"
-    assert set(results.values()) == {"updated"}
-    assert "svc07: uncommitted changes in services/svc07" in result.stdout
-    assert (repo / "services/svc07/README.md").read_text() == "uncommitted work\n"
-    assert recorded(repo / "services/svc07") == "v0.1.0"
-    for name in results:
-        assert "## Run it locally" in (repo / f"services/{name}/README.md").read_text()
-    assert len(re.findall(r"^\[\d+/10\] svc\d\d: updating", result.stdout, re.M)) == 10
-
-
-def test_services_generated_back_to_back_all_update(tmp_path: Path) -> None:
-    repo = repo_with_services(tmp_path, {"alpha": [], "beta": [], "gamma": []})  # no commits
-    assert {recorded(p) for p in (repo / "services").glob("*/")} == {"v0.1.0"}
+def test_a_broken_answers_file_fails_its_row_and_the_others_go_on(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": [], "beta": [], "gamma": []})
     commit_all(repo, "add services")
     release(repo, "v0.2.0", README_CHANGE)
+    broken = {"beta": "{{{", "gamma": ""}
+    for name, text in broken.items():
+        (repo / f"services/{name}/.copier-answers.yml").write_text(text)
+    commit_all(repo, "break two answers files")
+
     result = make(repo, "update")
+
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert row(result.stdout, "alpha")[3] == "updated"
+    assert row(result.stdout, "beta")[3] == row(result.stdout, "gamma")[3] == "failed"
+    assert "beta/.copier-answers.yml is not valid YAML at line 1" in result.stdout
+    assert "gamma/.copier-answers.yml holds no answers" in result.stdout
+    assert "git checkout -- services/beta/.copier-answers.yml" in result.stdout
+    service = make(repo, "service", "name=delta")  # the port picker skips the broken ones
+    assert service.returncode == 0, service.stderr
+
+
+def test_an_answer_changes_through_data_and_renders_everywhere(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"orders": [], "billing": []})
+    commit_all(repo, "add services")
+    result = make(repo, "update", "name=orders", "data=team=payments service_port=9000")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {row(result.stdout, n)[3] for n in ("alpha", "beta", "gamma")} == {"updated"}
+    orders = repo / "services/orders"
+    answers = yaml.safe_load((orders / ".copier-answers.yml").read_text())
+    assert (answers["team"], answers["service_port"]) == ("payments", 9000)
+    assert "team: payments" in (orders / "k8s/base/kustomization.yaml").read_text()
+    assert "containerPort: 9000" in (orders / "k8s/base/deployment.yaml").read_text()
+    assert git(repo, "status", "--porcelain", "services/billing") == ""
 
 
-def test_a_second_update_finds_everything_current(tmp_path: Path) -> None:
-    repo = repo_with_services(tmp_path, {"alpha": []})
-    commit_all(repo, "add alpha")
+def test_a_hand_edited_answers_file_is_refused_with_the_supported_way(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"orders": []})
+    commit_all(repo, "add orders")
     release(repo, "v0.2.0", README_CHANGE)
-    make(repo, "update")
-    commit_all(repo, "update")
-    again = make(repo, "update", "name=alpha")
-    assert again.returncode == 0
-    assert row(again.stdout, "alpha")[3:] == ["already", "current"]
+    edit(repo / "services/orders/.copier-answers.yml", "team: unassigned", "team: payments")
+    result = make(repo, "update")
+    assert row(result.stdout, "orders")[3] == "refused"
+    assert 'make update name=orders data="KEY=VALUE"' in result.stdout
 
 
-def test_ref_head_updates_to_a_commit_that_exists(tmp_path: Path) -> None:
-    repo = repo_with_services(tmp_path, {"alpha": []})
-    commit_all(repo, "add alpha")
-    edit(repo / "template/README.md.jinja", "## Run it\n", "## Run it (unreleased)\n")
-    (repo / "scratch.txt").write_text("not a template file")
-    dirty = make(repo, "update", "ref=HEAD")
-    assert dirty.returncode != 0 and "template/README.md.jinja" in dirty.stderr
-    commit_all(repo, "unreleased change")
-    assert make(repo, "update", "ref=HEAD").returncode == 0
-    head = git(repo, "rev-parse", "HEAD").strip()
-    assert git(repo, "rev-parse", recorded(repo / "services/alpha")).strip() == head
+def test_a_pin_bump_reaches_the_lock(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"orders": []})
+    commit_all(repo, "add orders")
+    for name in ("requirements.lock", "requirements-dev.lock"):
+        edit(repo / "template" / name, "uvicorn==0.54.0", "uvicorn==0.54.1")
+    release(
+        repo,
+        "v0.2.0",
+        {"template/pyproject.toml.jinja": ('"uvicorn==0.54.0"', '"uvicorn==0.54.1"')},
+    )
+    result = make(repo, "update")
+    assert result.returncode == 0, result.stdout
+    orders = repo / "services/orders"
+    assert '"uvicorn==0.54.1"' in (orders / "pyproject.toml").read_text()
+    for name in ("requirements.lock", "requirements-dev.lock"):
+        assert "uvicorn==0.54.1" in (orders / name).read_text()
+    assert "follow the template's new pins" in result.stdout
 
 
-def test_update_check_lists_services_behind(tmp_path: Path) -> None:
+def test_a_relocked_service_is_told_how_to_bring_its_locks_to_the_pins(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"orders": []})
+    orders = repo / "services/orders"
+    (orders / "requirements.lock").write_text(
+        (orders / "requirements.lock").read_text() + "# ours\n"
+    )
+    commit_all(repo, "orders re-locked")
+    release(
+        repo,
+        "v0.2.0",
+        {"template/pyproject.toml.jinja": ('"uvicorn==0.54.0"', '"uvicorn==0.54.1"')},
+    )
+    result = make(repo, "update")
+    assert "uvicorn==0.54.1 in pyproject.toml, 0.54.0 in requirements.lock" in result.stdout
+    assert "make lock name=orders" in result.stdout
+
+
+def test_update_check_needs_a_release_and_lists_services_behind(tmp_path: Path) -> None:
     repo = repo_with_services(tmp_path, {"alpha": [], "beta": []})
     commit_all(repo, "add services")
     assert make(repo, "update-check").returncode == 0
@@ -201,6 +295,46 @@ def test_update_check_lists_services_behind(tmp_path: Path) -> None:
     make(repo, "update")
     commit_all(repo, "update")
     assert make(repo, "update-check").returncode == 0
+    for tag in ("v0.1.0", "v0.2.0"):
+        git(repo, "tag", "-d", tag)
+    gone = make(repo, "update-check")
+    assert gone.returncode != 0 and "there is no release yet" in gone.stderr
+
+
+def test_services_generated_back_to_back_all_update(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": [], "beta": [], "gamma": []})  # no commits
+    assert {recorded(p) for p in (repo / "services").glob("*/")} == {"v0.1.0"}
+    commit_all(repo, "add services")
+    release(repo, "v0.2.0", README_CHANGE)
+    result = make(repo, "update")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {row(result.stdout, n)[3] for n in ("alpha", "beta", "gamma")} == {"updated"}
+    assert "Review the changes (git diff services/), run make check, then commit." in result.stdout
+
+
+def test_a_second_update_finds_everything_current(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": []})
+    commit_all(repo, "add alpha")
+    release(repo, "v0.2.0", README_CHANGE)
+    make(repo, "update")
+    again = make(repo, "update", "name=alpha")  # not committed yet: current all the same
+    assert again.returncode == 0
+    assert row(again.stdout, "alpha")[3:] == ["already", "current"]
+    assert "alpha: not committed yet" in again.stdout
+
+
+def test_without_a_release_update_moves_to_the_committed_head(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": []}, tag=None)  # tags do not reach main
+    commit_all(repo, "add alpha")
+    edit(repo / "template/README.md.jinja", "## Run it\n", "## Run it (unreleased)\n")
+    (repo / "scratch.txt").write_text("not a template file")
+    dirty = make(repo, "update")
+    assert dirty.returncode != 0 and "template/README.md.jinja" in dirty.stderr
+    commit_all(repo, "unreleased change")
+    assert make(repo, "update").returncode == 0
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert git(repo, "rev-parse", recorded(repo / "services/alpha")).strip() == head
+    assert "## Run it (unreleased)" in (repo / "services/alpha/README.md").read_text()
 
 
 def test_make_check_fails_while_a_conflict_remains(tmp_path: Path) -> None:
@@ -252,3 +386,80 @@ def test_release_tags_a_version_with_its_changelog_entry(tmp_path: Path) -> None
     result = make(repo, "release", "version=0.2.0")
     assert result.returncode == 0, result.stderr
     assert "v0.2.0" in git(repo, "tag", "--list").split()
+
+
+def start_update(repo: Path, tmpdir: Path) -> subprocess.Popen[str]:
+    """`make update` in the background, with a temp dir of its own to check afterwards."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", *VENVS, "update"],
+        cwd=repo,
+        env={**os.environ, "TMPDIR": str(tmpdir)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def lock_holder(repo: Path) -> str:
+    lock = repo / ".git" / "services.lock"
+    return lock.read_text() if lock.exists() else ""
+
+
+def test_a_second_rollout_refuses_while_the_first_runs(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path / "repo", {f"svc{n}": [] for n in range(4)})
+    commit_all(repo, "add services")
+    release(repo, "v0.2.0", README_CHANGE)
+    first = start_update(repo, tmp_path)
+    deadline = time.monotonic() + 60
+    while "make update" not in lock_holder(repo) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = make(repo, "update")
+    output, _ = first.communicate(timeout=300)
+    assert second.returncode != 0 and "Traceback" not in second.stderr
+    assert "is changing this repository's services; wait for it to finish" in second.stderr
+    assert first.returncode == 0, output
+    assert {row(output, f"svc{n}")[3] for n in range(4)} == {"updated"}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_an_interrupted_rollout_leaves_each_service_whole_and_the_rerun_converges(
+    tmp_path: Path, seed: int
+) -> None:
+    names = [f"svc{n}" for n in range(3)]
+    repo = repo_with_services(tmp_path / "repo", {name: [] for name in names})
+    commit_all(repo, "add services")
+    release(repo, "v0.2.0", {**README_CHANGE, **HISTORY_CHANGE})
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    chance = random.Random(seed)  # noqa: S311 - spreads the signals, not security
+    stops = [(signal.SIGINT, 1), (signal.SIGTERM, 2), (signal.SIGINT, 3), (signal.SIGTERM, 1)]
+    states = set()
+    for sig, step in stops:
+        process = start_update(repo, tmpdir)
+        assert process.stdout is not None
+        for line in process.stdout:  # the signal lands while that service is being updated
+            if line.startswith(f"[{step}/3]") and "updating" in line:
+                break
+        time.sleep(chance.uniform(0, 1.5))
+        os.killpg(process.pid, sig)
+        _, errors = process.communicate(timeout=120)
+        assert "Traceback" not in errors
+        assert list(tmpdir.iterdir()) == [] and not (repo / ".cache/scratch").exists()
+        assert git(repo, "diff", "--cached", "--name-only") == ""  # the user's index, kept
+        for name in names:
+            service = repo / "services" / name
+            if recorded(service) == "v0.2.0":  # fully updated ...
+                assert "## Run it locally" in (service / "README.md").read_text()
+                assert (
+                    "revisionHistoryLimit: 3" in (service / "k8s/base/deployment.yaml").read_text()
+                )
+            else:  # ... or untouched
+                assert git(repo, "status", "--porcelain", "--", f"services/{name}") == ""
+        states.add(tuple(recorded(repo / "services" / name) for name in names))
+    assert len(states) > 1  # the signals landed at different points of the rollout
+    rerun = make(repo, "update")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert {recorded(repo / "services" / name) for name in names} == {"v0.2.0"}
+    assert list(tmpdir.iterdir()) == []

@@ -4,15 +4,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import git
+from tests.conftest import REPO, git
 
 VENV = Path(sys.prefix)
+# This session's venvs stand in for the throwaway repository's own: nothing is installed.
+VENVS = (f"VENV={VENV}", f"CHECKOV_VENV={REPO / '.venv-checkov'}")
 
 
 def make(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`make` as a user runs it, with this session's venv standing in for the repo's."""
+    """`make` as a user runs it, with this session's venvs standing in for the repo's."""
     return subprocess.run(
-        ["make", "--no-print-directory", f"VENV={VENV}", *args],
+        ["make", "--no-print-directory", *VENVS, *args],
         cwd=repo,
         capture_output=True,
         text=True,
