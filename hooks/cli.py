@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hooks.envfiles import sync_local_env_files
+from hooks.env_local_files import sync_local_env_files
 from hooks.errors import HookError
 from hooks.pythonnames import DATA_FILE, render_data_file
 from hooks.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, generated_services
@@ -25,7 +25,7 @@ def _env_all(args: argparse.Namespace) -> None:
 
 
 def _env_check(args: argparse.Namespace) -> None:
-    from hooks.envcheck import check_all
+    from hooks.env_checks import check_all
 
     problems = check_all(Path.cwd())
     for problem in problems:

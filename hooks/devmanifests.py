@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from hooks.envfile import read_env
+from hooks.env_parser import read_env
 from hooks.kube import kustomize
 
 

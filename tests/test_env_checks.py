@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.envcheck import check_all
+from hooks.env_checks import check_all
 from tests.conftest import REPO, git
 from tests.platform_repo import repo_with_services
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.envfiles import sync_local_env_files
+from hooks.env_local_files import sync_local_env_files
 
 
 @pytest.fixture

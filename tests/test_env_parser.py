@@ -1,10 +1,10 @@
-"""hooks.envfile: the one parser for env files, and its errors by file and line."""
+"""hooks.env_parser: the one parser for env files, and its errors by file and line."""
 
 from pathlib import Path
 
 import pytest
 
-from hooks.envfile import EnvFileError, parse_env
+from hooks.env_parser import EnvFileError, parse_env
 
 EXAMPLE = """\
 # TCP port the HTTP server listens on.

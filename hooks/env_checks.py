@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from hooks.envfile import PLACEHOLDER, EnvFileError, read_env
-from hooks.envfiles import LOCAL_ENV_FILES
+from hooks.env_local_files import LOCAL_ENV_FILES
+from hooks.env_parser import PLACEHOLDER, EnvFileError, read_env
 from hooks.settings import generated_services
 
 MUST_BE_IGNORED = (".env", ".env.development", ".env.test", ".env.local", ".env.production")
