@@ -1,10 +1,16 @@
-"""The one parser for env files (docs/environment.md): `.env.example` and its local copies.
+"""The one parser for env files (docs/environment.md): `.env.example`, its local copies and
+kustomize's `config.env`.
 
 A file is `KEY=value` lines; `#` lines are comments. In `.env.example` a comment above each
 key says what it is, and a `# @secret` line above a key marks it sensitive: it goes to a
 Kubernetes Secret, never a ConfigMap, and its example value must be a placeholder.
+
+It fails closed. A comment that looks like a mistyped marker, a marker that marks no key and,
+in `.env.example`, a key whose name says it is sensitive but is not marked are errors. Messages
+name the file, the line and the key, never a value: a malformed line may be a pasted token.
 """
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +23,17 @@ PLACEHOLDER = re.compile(
     r"(|<[^>]*>|change[-_]?me|replace[-_]?me|placeholder|example|dummy|todo|x+|\*+|your[-_].*)",
     re.IGNORECASE,
 )
+# A part of a key (between underscores) that says its value is sensitive. The committed-secret
+# scan (security/secret-scan.yaml) flags at least these names too.
+SENSITIVE_PART = re.compile(
+    r"[A-Z0-9]*(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE)[A-Z0-9]*"
+    r"|[A-Z0-9]*KEYS?|PWD|PASS|CREDS|SALT|DSN"
+)
+# Inline comments are not supported, so a marker after a value would silently be part of it.
+MARKER_IN_VALUE = re.compile(r"#\s*@\s*secret", re.IGNORECASE)
+# Key-like text a message may quote back: a few plain words, never what a pasted token or a
+# base64 line looks like (digits, symbols or mixed case inside a word).
+WORDS = re.compile(r"(?:[a-z]+|[A-Z][a-z]*|[A-Z]+)(?:[-. _](?:[a-z]+|[A-Z][a-z]*|[A-Z]+))*")
 
 
 class EnvFileError(HookError):
@@ -50,10 +67,36 @@ class EnvFile:
         return {key for key, entry in self.entries.items() if entry.secret}
 
 
+def sensitive_part(key: str) -> str:
+    """The part of `key` that says it is sensitive (DB_PASSWORD -> PASSWORD), or ''."""
+    return next((part for part in key.split("_") if SENSITIVE_PART.fullmatch(part)), "")
+
+
+def local_secret_keys(example: EnvFile, local: EnvFile) -> set[str]:
+    """Keys of a local file that are secret: marked in either file, or unknown to the example."""
+    return {
+        key
+        for key, entry in local.entries.items()
+        if entry.secret or key not in example.entries or example.entries[key].secret
+    }
+
+
 def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         return value[1:-1]
     return value
+
+
+def _looks_like_marker(comment: str) -> bool:
+    """A comment that is not exactly `# @secret` but reads like an attempt at it."""
+    text = comment.lstrip("#").strip().lower()
+    letters = re.sub(r"[^a-z]", "", text)
+    return (
+        text.startswith("@")
+        or "@secret" in re.sub(r"\s", "", text)
+        or sorted(letters) == sorted("secret")  # transposed letters
+        or difflib.SequenceMatcher(None, letters, "secret").ratio() >= 0.9
+    )
 
 
 def parse_env(text: str, path: Path, example: bool = False) -> EnvFile:
@@ -63,46 +106,82 @@ def parse_env(text: str, path: Path, example: bool = False) -> EnvFile:
     """
     parsed, problems = EnvFile(path), []
     comment: list[str] = []
-    secret = False
-    for number, raw in enumerate(text.splitlines(), start=1):
+    marker = 0  # line of a `# @secret` waiting for its key
+    previous = ""  # "KEY on line N" while lines follow it with no blank line between
+    for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         line = raw.strip()
         if not line:
-            comment, secret = [], False
+            if marker:
+                problems.append(f"{path}:{marker}: {_dangling_marker()}")
+            comment, marker, previous = [], 0, ""
         elif line == SECRET_MARKER:
-            secret = True
+            marker = marker or number
         elif line.startswith("#"):
+            if _looks_like_marker(line):
+                problems.append(
+                    f"{path}:{number}: this comment looks like a secret marker but is not one; "
+                    f"write it exactly as '{SECRET_MARKER}' (lower case, one space, nothing "
+                    "after it), or reword the comment"
+                )
             comment.append(line.lstrip("#").strip())
         else:
-            problem = _check_line(parsed, line, number, comment, secret, example)
+            problem = _check_line(parsed, line, previous, comment, bool(marker), example)
+            key, _, value = line.partition("=")
+            key = key.strip()
             if problem:
                 problems.append(f"{path}:{number}: {problem}")
             else:
-                key, _, value = line.partition("=")
-                parsed.entries[key.strip()] = EnvEntry(
-                    key.strip(), _unquote(value.strip()), number, " ".join(comment), secret
+                parsed.entries[key] = EnvEntry(
+                    key, _unquote(value.strip()), number, " ".join(comment), bool(marker)
                 )
-            comment, secret = [], False
+            if KEY.fullmatch(key):
+                previous = f"{key} on line {number}"
+            comment, marker = [], 0
+    if marker:
+        problems.append(f"{path}:{marker}: {_dangling_marker()}")
     if problems:
         raise EnvFileError("\n".join(problems))
     return parsed
 
 
+def _dangling_marker() -> str:
+    return f"'{SECRET_MARKER}' marks no key; put it directly above the key it marks"
+
+
 def _check_line(
-    parsed: EnvFile, line: str, number: int, comment: list[str], secret: bool, example: bool
+    parsed: EnvFile, line: str, previous: str, comment: list[str], secret: bool, example: bool
 ) -> str:
-    """What is wrong with one KEY=value line, and how to fix it; '' when nothing is."""
+    """What is wrong with one KEY=value line, and how to fix it; '' when nothing is.
+
+    Never quotes the value, nor a key that could be something else pasted in.
+    """
     key, sep, value = line.partition("=")
     key = key.strip()
     if not sep:
-        return f"'{line}' has no '='; write it as KEY=value"
+        after = f" (it follows {previous})" if previous else ""
+        return (
+            f"this line is not KEY=value{after}; a value must fit on one line: put a "
+            "multi-line value such as a PEM key on one line (for example base64-encoded)"
+        )
     if not KEY.fullmatch(key):
-        suggestion = re.sub(r"[^A-Z0-9_]+", "_", key.upper()).strip("_") or "NAME"
-        return f"key '{key}' is not UPPER_SNAKE_CASE; rename it, for example {suggestion}"
+        return _bad_key(key)
     if key in parsed.entries:
         return f"{key} is already set on line {parsed.entries[key].line}; keep one of them"
-    if example and not comment:
+    if MARKER_IN_VALUE.search(value):
+        return (
+            f"{key} has a '# @secret' after its value, where it is part of the value; "
+            f"put '{SECRET_MARKER}' on its own line above {key}"
+        )
+    if not example:
+        return ""
+    if not comment:
         return f"{key} has no comment above it; add a '# ...' line saying what it is"
-    if example and secret and not PLACEHOLDER.fullmatch(_unquote(value.strip())):
+    if not secret and sensitive_part(key):
+        return (
+            f"{key} looks sensitive (its name has {sensitive_part(key)}) but is not marked; "
+            f"add a '{SECRET_MARKER}' line above it, so it goes to a Secret, never a ConfigMap"
+        )
+    if secret and not PLACEHOLDER.fullmatch(_unquote(value.strip())):
         return (
             f"{key} is marked @secret but its example value looks real; "
             "commit a placeholder such as change-me, and keep the real value in .env.development"
@@ -110,6 +189,29 @@ def _check_line(
     return ""
 
 
+def _bad_key(key: str) -> str:
+    """The message for text before '=' that is not a key, quoting it only if it is words."""
+    prefix, _, rest = key.partition(" ")
+    if prefix == "export" and KEY.fullmatch(rest.strip()):
+        return f"'export' before {rest.strip()}: drop it, env files only set variables"
+    if len(key) <= 40 and WORDS.fullmatch(key):
+        suggestion = re.sub(r"[^A-Z]+", "_", key.upper()).strip("_")
+        return f"key '{key}' is not UPPER_SNAKE_CASE; rename it, for example {suggestion}"
+    return (
+        "the text before '=' is not a key (UPPER_SNAKE_CASE, like LOG_LEVEL); "
+        "if this line continues a value, put that value on one line"
+    )
+
+
 def read_env(path: Path, example: bool = False) -> EnvFile:
     """Parse a file on disk."""
-    return parse_env(path.read_text(), path, example=example)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise EnvFileError(f"{path} is missing (docs/environment.md)") from None
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise EnvFileError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
+    return parse_env(text, path, example=example)
