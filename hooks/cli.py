@@ -35,6 +35,28 @@ def _env_check(args: argparse.Namespace) -> None:
     print("env conventions hold in every service")
 
 
+def _scan(args: argparse.Namespace) -> None:
+    from hooks.scan import scan_platform, scan_service
+    from hooks.secret_scan import scan_secrets
+
+    repo = Path.cwd()
+    services = generated_services(repo)
+    findings = scan_platform(repo)
+    for service in services:
+        findings += scan_service(repo, service)
+    secrets = scan_secrets(repo)
+    for finding in [*findings, *secrets]:
+        print(finding)
+    if secrets:
+        print(
+            "A secret: remove it from git (git rm --cached) and rotate it if it was ever pushed. "
+            "Not a secret: list it in security/secret-allowlist.yaml with the reason."
+        )
+    if findings or secrets:
+        raise HookError(f"{len(findings) + len(secrets)} finding(s); see docs/supply-chain.md")
+    print(f"no finding in the platform, {len(services)} service(s) and what git would commit")
+
+
 def _dev_manifests(args: argparse.Namespace) -> None:
     from hooks.devmanifests import render_dev_manifests
 
@@ -172,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     env_all.set_defaults(run=_env_all)
     check = commands.add_parser("env-check", help="env drift checks over every service")
     check.set_defaults(run=_env_check)
+    commands.add_parser(
+        "scan", help="policy scanners over every service and the platform, and the secret scan"
+    ).set_defaults(run=_scan)
     manifests = commands.add_parser("dev-manifests", help="what Tilt deploys for a service")
     manifests.add_argument("service_dir")
     manifests.set_defaults(run=_dev_manifests)
