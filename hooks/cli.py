@@ -18,9 +18,14 @@ def _env_files(args: argparse.Namespace) -> None:
 
 
 def _env_all(args: argparse.Namespace) -> None:
-    services = generated_services(Path.cwd())
+    services, broken = generated_services(Path.cwd()), []
     for service in services:
-        _env_files(argparse.Namespace(service_dir=str(service)))
+        try:
+            _env_files(argparse.Namespace(service_dir=str(service)))
+        except HookError as error:  # report it, and still serve the other services
+            broken.append(str(error))
+    if broken:
+        raise HookError("\n".join([*broken, "fix the lines above (docs/environment.md)"]))
     print(f"local env files present for {len(services)} service(s)")
 
 
