@@ -31,6 +31,10 @@ SENSITIVE_PART = re.compile(
 )
 # Inline comments are not supported, so a marker after a value would silently be part of it.
 MARKER_IN_VALUE = re.compile(r"#\s*@\s*secret", re.IGNORECASE)
+ONE_LINE = (
+    "a value must fit on one line: put a multi-line value such as a PEM key on one line "
+    "(for example base64-encoded)"
+)
 # Key-like text a message may quote back: a few plain words, never what a pasted token or a
 # base64 line looks like (digits, symbols or mixed case inside a word).
 WORDS = re.compile(r"(?:[a-z]+|[A-Z][a-z]*|[A-Z]+)(?:[-. _](?:[a-z]+|[A-Z][a-z]*|[A-Z]+))*")
@@ -104,44 +108,88 @@ def parse_env(text: str, path: Path, example: bool = False) -> EnvFile:
 
     Every problem is collected, so one run reports them all.
     """
-    parsed, problems = EnvFile(path), []
+    parsed, problems = EnvFile(path), _Problems(path)
+    lines = [raw.strip() for raw in text.removeprefix("\ufeff").split("\n")]
     comment: list[str] = []
     marker = 0  # line of a `# @secret` waiting for its key
-    previous = ""  # "KEY on line N" while lines follow it with no blank line between
-    for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
-        line = raw.strip()
+    previous = ""  # "KEY on line N": the entry that lines which are not KEY=value follow
+    stray = False  # such lines came since: until a blank line, they may be a pasted value
+    number = 0
+    while number < len(lines):
+        line, number = lines[number], number + 1
         if not line:
             if marker:
-                problems.append(f"{path}:{marker}: {_dangling_marker()}")
-            comment, marker, previous = [], 0, ""
+                problems.add(marker, _dangling_marker())
+            comment, marker, previous, stray = [], 0, "", False
         elif line == SECRET_MARKER:
             marker = marker or number
         elif line.startswith("#"):
             if _looks_like_marker(line):
-                problems.append(
-                    f"{path}:{number}: this comment looks like a secret marker but is not one; "
-                    f"write it exactly as '{SECRET_MARKER}' (lower case, one space, nothing "
-                    "after it), or reword the comment"
+                problems.add(
+                    number,
+                    "this comment looks like a secret marker but is not one; write it exactly "
+                    f"as '{SECRET_MARKER}' (lower case, one space, nothing after it), "
+                    "or reword the comment",
                 )
             comment.append(line.lstrip("#").strip())
+        elif "=" not in line:
+            after = f" (after {previous})" if previous else ""
+            problems.add(number, f"not KEY=value{after}; {ONE_LINE}")
+            comment, marker, stray = [], 0, True
         else:
-            problem = _check_line(parsed, line, previous, comment, bool(marker), example)
-            key, _, value = line.partition("=")
-            key = key.strip()
-            if problem:
-                problems.append(f"{path}:{number}: {problem}")
+            key, _, value = (part.strip() for part in line.partition("="))
+            last = _quote_closes_at(lines, number, value)
+            if last > number:  # a quoted value over several lines: a pasted PEM key
+                owner = f"{key}'s quoted value" if KEY.fullmatch(key) else "a quoted value"
+                problems.add(number, f"{owner} runs over lines {number}-{last}; {ONE_LINE}")
+                number = last
+            elif problem := _check_line(parsed, key, value, comment, bool(marker), example):
+                problems.add(number, problem)
             else:
-                parsed.entries[key] = EnvEntry(
-                    key, _unquote(value.strip()), number, " ".join(comment), bool(marker)
-                )
-            if KEY.fullmatch(key):
+                entry = EnvEntry(key, _unquote(value), number, " ".join(comment), bool(marker))
+                parsed.entries[key] = entry
+            if KEY.fullmatch(key) and not stray:  # not an upper-case token amid pasted lines
                 previous = f"{key} on line {number}"
             comment, marker = [], 0
     if marker:
-        problems.append(f"{path}:{marker}: {_dangling_marker()}")
-    if problems:
-        raise EnvFileError("\n".join(problems))
+        problems.add(marker, _dangling_marker())
+    problems.raise_any()
     return parsed
+
+
+def _quote_closes_at(lines: list[str], number: int, value: str) -> int:
+    """The line number that closes a quote `value` opens and never closes, else `number`."""
+    if not value or value[0] not in "'\"" or value.count(value[0]) > 1:
+        return number
+    closing = (n for n in range(number + 1, len(lines) + 1) if value[0] in lines[n - 1])
+    last = next(closing, len(lines))
+    while not lines[last - 1]:  # a quote never closed runs to the last line with text
+        last -= 1
+    return last
+
+
+class _Problems:
+    """Problems by line; one problem on consecutive lines (a pasted PEM body) is one entry."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.found = path, list[tuple[int, int, str]]()
+
+    def add(self, line: int, message: str) -> None:
+        if self.found and self.found[-1][1:] == (line - 1, message):
+            self.found[-1] = (self.found[-1][0], line, message)
+        else:
+            self.found.append((line, line, message))
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise EnvFileError(
+                "\n".join(
+                    f"{self.path}:{first}: "
+                    + (f"lines {first}-{last}: " if last > first else "")
+                    + message
+                    for first, last, message in self.found
+                )
+            )
 
 
 def _dangling_marker() -> str:
@@ -149,20 +197,12 @@ def _dangling_marker() -> str:
 
 
 def _check_line(
-    parsed: EnvFile, line: str, previous: str, comment: list[str], secret: bool, example: bool
+    parsed: EnvFile, key: str, value: str, comment: list[str], secret: bool, example: bool
 ) -> str:
     """What is wrong with one KEY=value line, and how to fix it; '' when nothing is.
 
     Never quotes the value, nor a key that could be something else pasted in.
     """
-    key, sep, value = line.partition("=")
-    key = key.strip()
-    if not sep:
-        after = f" (it follows {previous})" if previous else ""
-        return (
-            f"this line is not KEY=value{after}; a value must fit on one line: put a "
-            "multi-line value such as a PEM key on one line (for example base64-encoded)"
-        )
     if not KEY.fullmatch(key):
         return _bad_key(key)
     if key in parsed.entries:
@@ -181,7 +221,7 @@ def _check_line(
             f"{key} looks sensitive (its name has {sensitive_part(key)}) but is not marked; "
             f"add a '{SECRET_MARKER}' line above it, so it goes to a Secret, never a ConfigMap"
         )
-    if secret and not PLACEHOLDER.fullmatch(_unquote(value.strip())):
+    if secret and not PLACEHOLDER.fullmatch(_unquote(value)):
         return (
             f"{key} is marked @secret but its example value looks real; "
             "commit a placeholder such as change-me, and keep the real value in .env.development"

@@ -1,8 +1,10 @@
 """Unique canary values planted in env files never appear in the output of any command that
-reads them: make env, dev-manifests (what Tilt runs), env-check, make check, make scan, and
-the root Tiltfile's evaluation. Only a Secret's data may carry one, base64-encoded."""
+reads them: make env, dev-manifests, tilt-plan (what the root Tiltfile runs), env-check,
+make check, make scan, and real Tilt's evaluation of the root Tiltfile. Only a Secret's data
+may carry one, base64-encoded."""
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -16,16 +18,19 @@ import yaml
 
 from tests.conftest import REPO, git
 from tests.platform_repo import repo_with_services
-from tests.tilt import TiltRun
+from tests.tiltfile import TiltfileError, tiltfile_result
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    repo = repo_with_services(tmp_path, {s: [] for s in SERVICES})
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A repository whose services hold planted values, and those values."""
+    repo = repo_with_services(tmp_path_factory.mktemp("canaries"), {s: [] for s in SERVICES})
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "add services")
     (repo / ".venv-checkov").symlink_to(REPO / ".venv-checkov")
-    return repo
+    assert run(repo, sys.executable, "-m", "hooks", "env").returncode == 0  # the local files
+    values = [v for name, plant in PLANTS.items() for v in plant(repo / "services" / name)]
+    return repo, values
 
 
 def canary() -> str:
@@ -80,6 +85,7 @@ PLANTS: dict[str, Callable[[Path], list[str]]] = {
     "typo": plant_marker_typo,
 }
 SERVICES = ("hello", *PLANTS)
+WORKING = ("hello", "valid")  # the services whose env files are fine
 
 
 def make(repo: Path, *targets: str) -> subprocess.CompletedProcess[str]:
@@ -113,33 +119,46 @@ def leaks(output: str, values: list[str]) -> list[str]:
     return sorted(form for form in forms if form in output)
 
 
-def test_no_command_that_reads_env_files_prints_a_planted_value(repo: Path) -> None:
-    assert run(repo, sys.executable, "-m", "hooks", "env").returncode == 0  # the local files
-    values = [v for name, plant in PLANTS.items() for v in plant(repo / "services" / name)]
-
+def test_no_command_that_reads_env_files_prints_a_planted_value(
+    planted: tuple[Path, list[str]],
+) -> None:
+    repo, values = planted
     outputs = {}
     for name, result in {
         "make env": make(repo, "env"),
         "env-check": run(repo, sys.executable, "-m", "hooks", "env-check"),
         "make check": make(repo, "check", "args=-q -p no:cacheprovider"),
         "make scan": make(repo, "scan"),
+        "tilt-plan": run(repo, sys.executable, "-m", "hooks", "tilt-plan"),
     }.items():
         outputs[name] = result.stdout + result.stderr
         # make scan reads what git would commit, not local env files: it may pass.
         assert result.returncode != 0 or name == "make scan", f"{name} passed broken env files"
     for service in SERVICES:
         result = run(repo, sys.executable, "-m", "hooks", "dev-manifests", f"services/{service}")
-        assert (result.returncode == 0) == (service in ("hello", "valid")), result.stderr
+        assert (result.returncode == 0) == (service in WORKING), result.stderr
         shown = without_secret_data(result.stdout) if result.returncode == 0 else result.stdout
         outputs[f"dev-manifests {service}"] = shown + result.stderr
-    try:
-        TiltRun(root=repo).run()
-        outputs["Tiltfile"] = ""
-    except Exception as error:  # whatever Tilt would show
-        outputs["Tiltfile"] = str(error)
+    result = run(repo, sys.executable, "-m", "hooks", "tilt-plan", *WORKING)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    for service in plan["services"]:
+        service["manifests"] = without_secret_data(service["manifests"])
+    outputs["tilt-plan of the working services"] = json.dumps(plan) + result.stderr
 
     assert {name: leaks(output, values) for name, output in outputs.items()} == {
         name: [] for name in outputs
     }
     for broken in ("services/pasted/.env.development:16", "services/typo/.env.example:14"):
         assert broken in outputs["env-check"] and broken in outputs["make check"]
+
+
+def test_tilt_shows_no_planted_value(planted: tuple[Path, list[str]]) -> None:
+    repo, values = planted
+    with pytest.raises(TiltfileError) as refused:
+        tiltfile_result(repo)
+    assert "services/" in str(refused.value)  # the file and line of the broken env file
+    working = tiltfile_result(repo, args=WORKING)
+    shown = [yaml.safe_dump(obj) for obj in working.objects("ConfigMap")]
+    assert leaks("\n".join([str(refused.value), working.log, *shown]), values) == []
+    assert len(working.objects("Secret")) == len(WORKING)
