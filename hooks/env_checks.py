@@ -31,6 +31,8 @@ MUST_BE_IGNORED = (
     "k8s/overlays/prod/prod.env",
 )
 
+SEARCHED_LENGTH = 8  # local secret values this long or longer are looked for in git
+
 
 def settings_keys(service_dir: Path) -> set[str]:
     """Environment variables the service's Settings class reads (its field names)."""
@@ -137,7 +139,9 @@ def local_secret_values(service_dir: Path) -> dict[str, str]:
             local = read_env(path)
             for key in local_secret_keys(example, local):
                 value = local.entries[key].value
-                if not PLACEHOLDER.fullmatch(value):
+                # A shorter value would match all over the repository; the secret scan looks
+                # for committed secrets without knowing their values.
+                if len(value) >= SEARCHED_LENGTH and not PLACEHOLDER.fullmatch(value):
                     found[value] = f"{key} in {path.relative_to(service_dir.parent.parent)}"
     return found
 

@@ -85,6 +85,12 @@ def plant_secret_marked_only_locally(service: Path) -> None:
     git(service, "add", "notes.md")
 
 
+def plant_short_local_only_values(service: Path) -> None:
+    # Unknown to .env.example, so secret; too short to look for: not a false alarm on "1".
+    with (service / ".env.development").open("a") as local:
+        local.write("EXTRA=1\nFLAG=true\n")
+
+
 def plant_malformed_local_file(service: Path) -> None:
     env = service / ".env.development"
     env.write_text(env.read_text() + "#@secret\n")
@@ -121,6 +127,11 @@ PLANTS: list[tuple[Callable[[Path], None], str]] = [
 
 
 def test_a_clean_service_passes(repo: Path) -> None:
+    assert check_all(repo) == []
+
+
+def test_short_local_values_are_not_searched_for(repo: Path) -> None:
+    plant_short_local_only_values(repo / "services" / "orders")
     assert check_all(repo) == []
 
 
