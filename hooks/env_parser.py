@@ -158,7 +158,8 @@ def parse_env(text: str, path: Path, example: bool = False) -> EnvFile:
 
 
 def _quote_closes_at(lines: list[str], number: int, value: str) -> int:
-    """The line number that closes a quote `value` opens and never closes, else `number`."""
+    """Where a value that opens a quote without closing it ends: the first later line with
+    that quote (else the last line with text); `number` when the value opens no quote."""
     if not value or value[0] not in "'\"" or value.count(value[0]) > 1:
         return number
     closing = (n for n in range(number + 1, len(lines) + 1) if value[0] in lines[n - 1])
@@ -172,7 +173,8 @@ class _Problems:
     """Problems by line; one problem on consecutive lines (a pasted PEM body) is one entry."""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.found = path, list[tuple[int, int, str]]()
+        self.path = path
+        self.found: list[tuple[int, int, str]] = []  # (first line, last line, message)
 
     def add(self, line: int, message: str) -> None:
         if self.found and self.found[-1][1:] == (line - 1, message):
