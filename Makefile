@@ -1,8 +1,8 @@
 # Thin by design: logic lives in Python under hooks/ (`python -m hooks --help`).
 # Variables reach Python through the environment, never spliced into a shell command.
 .DEFAULT_GOAL := help
-.PHONY: help service update update-check release test check lint lock doctor cluster cluster-down \
-        env dev down engine bench
+.PHONY: help service update update-check release test check lint scan lock doctor cluster \
+        cluster-down env dev down engine bench
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -45,6 +45,9 @@ check: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Static checks of this re
 
 lint: $(VENV)/.installed ## Linters only: ruff, mypy, yamllint, shellcheck, hadolint
 	$(PYTHON) -m pytest -m lint $$args
+
+scan: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Scanners: trivy+checkov over every service and the platform, committed secrets
+	@$(PYTHON) -m hooks scan
 
 engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
 	@$(PYTHON) -m hooks engine

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hooks.envfiles import sync_local_env_files
+from hooks.env_local_files import sync_local_env_files
 from hooks.errors import HookError
 from hooks.pythonnames import DATA_FILE, render_data_file
 from hooks.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, generated_services
@@ -18,14 +18,19 @@ def _env_files(args: argparse.Namespace) -> None:
 
 
 def _env_all(args: argparse.Namespace) -> None:
-    services = generated_services(Path.cwd())
+    services, broken = generated_services(Path.cwd()), []
     for service in services:
-        _env_files(argparse.Namespace(service_dir=str(service)))
+        try:
+            _env_files(argparse.Namespace(service_dir=str(service)))
+        except HookError as error:  # report it, and still serve the other services
+            broken.append(str(error))
+    if broken:
+        raise HookError("\n".join([*broken, "fix the lines above (docs/environment.md)"]))
     print(f"local env files present for {len(services)} service(s)")
 
 
 def _env_check(args: argparse.Namespace) -> None:
-    from hooks.envcheck import check_all
+    from hooks.env_checks import check_all
 
     problems = check_all(Path.cwd())
     for problem in problems:
@@ -33,6 +38,28 @@ def _env_check(args: argparse.Namespace) -> None:
     if problems:
         raise HookError(f"{len(problems)} env convention problem(s); see docs/environment.md")
     print("env conventions hold in every service")
+
+
+def _scan(args: argparse.Namespace) -> None:
+    from hooks.scan import scan_platform, scan_service
+    from hooks.secret_scan import scan_secrets
+
+    repo = Path.cwd()
+    services = generated_services(repo)
+    findings = scan_platform(repo)
+    for service in services:
+        findings += scan_service(repo, service)
+    secrets = scan_secrets(repo)
+    for finding in [*findings, *secrets]:
+        print(finding)
+    if secrets:
+        print(
+            "A secret: remove it from git (git rm --cached) and rotate it if it was ever pushed. "
+            "Not a secret: list it in security/secret-allowlist.yaml with the reason."
+        )
+    if findings or secrets:
+        raise HookError(f"{len(findings) + len(secrets)} finding(s); see docs/supply-chain.md")
+    print(f"no finding in the platform, {len(services)} service(s) and what git would commit")
 
 
 def _dev_manifests(args: argparse.Namespace) -> None:
@@ -190,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     env_all.set_defaults(run=_env_all)
     check = commands.add_parser("env-check", help="env drift checks over every service")
     check.set_defaults(run=_env_check)
+    commands.add_parser(
+        "scan", help="policy scanners over every service and the platform, and the secret scan"
+    ).set_defaults(run=_scan)
     manifests = commands.add_parser("dev-manifests", help="what Tilt deploys for a service")
     manifests.add_argument("service_dir")
     manifests.set_defaults(run=_dev_manifests)

@@ -1,8 +1,8 @@
 """What Tilt deploys for a service: the dev overlay, with config from .env.development.
 
-Non-secret keys go into the service's ConfigMap, keys marked `# @secret` in .env.example
-into a Secret: Tilt redacts Secret values from its logs, not ConfigMap values. Names carry
-a hash of the content, so a changed value rolls the pods, as kustomize generators do.
+Non-secret keys go into the service's ConfigMap, secret keys (marked `# @secret`, or unknown to
+.env.example) into a Secret: Tilt redacts Secret values from its logs, not ConfigMap values.
+Names carry a hash of the content, so a changed value rolls the pods, as kustomize generators do.
 """
 
 import base64
@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from hooks.envfile import read_env
+from hooks.env_parser import local_secret_keys, read_env
 from hooks.kube import kustomize
 
 
@@ -22,28 +22,31 @@ def _suffixed(name: str, data: dict[str, str]) -> str:
     return f"{name}-{digest[:10]}"
 
 
-def split_config(service_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """(config, secrets) from .env.development; keys unknown to .env.example count as secret."""
+def split_config(service_dir: Path) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """(config, secrets, every secret key) from .env.development (docs/environment.md)."""
     example = read_env(service_dir / ".env.example", example=True)
     local_path = service_dir / ".env.development"
     local = read_env(local_path) if local_path.exists() else example
-    public = set(example.entries) - example.secret_keys
-    config = {k: v for k, v in local.values.items() if k in public}
-    secrets = {k: v for k, v in local.values.items() if k not in public}
-    return config, secrets
+    secret = local_secret_keys(example, local) | example.secret_keys
+    config = {k: v for k, v in local.values.items() if k not in secret}
+    secrets = {k: v for k, v in local.values.items() if k in secret}
+    return config, secrets, secret
 
 
 def dev_manifests(service_dir: Path) -> list[dict[str, Any]]:
     """The dev overlay's objects with the env split into a ConfigMap and a Secret."""
     rendered = kustomize(service_dir / "k8s" / "overlays" / "dev")
     documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
-    config, secrets = split_config(service_dir)
+    config, secrets, secret_keys = split_config(service_dir)
     [deployment] = [doc for doc in documents if doc["kind"] == "Deployment"]
     env_from = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
     config_ref = next(e["configMapRef"] for e in env_from if "configMapRef" in e)
     secret_ref = next(e["secretRef"] for e in env_from if "secretRef" in e)
     [config_map] = [d for d in documents if d["metadata"]["name"] == config_ref["name"]]
-    data = {**config_map.get("data", {}), **config}  # .env.development wins over defaults
+    # .env.development wins over the defaults of config.env, and a secret key never lands in
+    # the ConfigMap, whatever config.env says (make check reports that).
+    defaults = {k: v for k, v in config_map.get("data", {}).items() if k not in secret_keys}
+    data = {**defaults, **config}
     base_name = config_map["metadata"]["name"].rsplit("-", 1)[0]
     config_map["metadata"]["name"] = config_ref["name"] = _suffixed(base_name, data)
     config_map["data"] = data

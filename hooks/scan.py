@@ -51,20 +51,11 @@ def render_targets(service: Path, destination: Path) -> None:
     shutil.copyfile(service / "Dockerfile", destination / "Dockerfile")
 
 
-def trivy(directory: Path) -> list[Finding]:
+def run_trivy(*arguments: str) -> list[dict[str, Any]]:
+    """trivy's JSON results for one offline run, e.g. run_trivy("config", directory)."""
     with tempfile.TemporaryDirectory() as cache:
         result = subprocess.run(
-            [
-                str(TRIVY),
-                "config",
-                "--skip-check-update",
-                "--quiet",
-                "--format",
-                "json",
-                "--cache-dir",
-                cache,
-                str(directory),
-            ],
+            [str(TRIVY), *arguments, "--quiet", "--format", "json", "--cache-dir", cache],
             capture_output=True,
             text=True,
             check=False,
@@ -72,9 +63,14 @@ def trivy(directory: Path) -> list[Finding]:
         )
     if result.returncode:
         raise HookError(f"trivy failed: {result.stderr.strip()[-1000:]}")
+    results: list[dict[str, Any]] = json.loads(result.stdout).get("Results", [])
+    return results
+
+
+def trivy(directory: Path) -> list[Finding]:
     return [
         Finding("trivy", m["ID"], m["Severity"], r["Target"], m["Title"])
-        for r in json.loads(result.stdout).get("Results", [])
+        for r in run_trivy("config", "--skip-check-update", str(directory))
         for m in r.get("Misconfigurations") or []
     ]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.envcheck import check_all
+from hooks.env_checks import check_all
 from tests.conftest import REPO, git
 from tests.platform_repo import repo_with_services
 
@@ -56,6 +56,46 @@ def plant_secret_in_answers(service: Path) -> None:
     answers.write_text(answers.read_text() + "db_password: hunter2\n")
 
 
+def plant_sensitive_key_in_configmap(service: Path) -> None:
+    with (service / "k8s" / "base" / "config.env").open("a") as config:
+        config.write("DB_PASSWORD=oops\n")
+
+
+def plant_secret_in_overlay_configmap(service: Path) -> None:
+    (service / "k8s" / "overlays" / "prod" / "config.env").write_text("UPSTREAM_API_TOKEN=x\n")
+
+
+def plant_unignored_prod_env(service: Path) -> None:
+    with (service / ".gitignore").open("a") as ignore:
+        ignore.write("!prod.env\n")
+
+
+def plant_force_committed_undocumented_secret(service: Path) -> None:
+    # Issue 13: a key .env.example does not know goes to the Secret, so it is a secret here too.
+    (service / ".env.development").write_text("DB_PASSWORD=pw-5e4d3c2b1a09\n")
+    git(service, "add", "-f", ".env.development")
+
+
+def plant_secret_marked_only_locally(service: Path) -> None:
+    env = service / ".env.development"
+    env.write_text(
+        env.read_text().replace("LOG_LEVEL=info", "# @secret\nLOG_LEVEL=lv-7a6b5c4d3e2f")
+    )
+    (service / "notes.md").write_text("LOG_LEVEL was lv-7a6b5c4d3e2f\n")
+    git(service, "add", "notes.md")
+
+
+def plant_short_local_only_values(service: Path) -> None:
+    # Unknown to .env.example, so secret; too short to look for: not a false alarm on "1".
+    with (service / ".env.development").open("a") as local:
+        local.write("EXTRA=1\nFLAG=true\n")
+
+
+def plant_malformed_local_file(service: Path) -> None:
+    env = service / ".env.development"
+    env.write_text(env.read_text() + "#@secret\n")
+
+
 PLANTS: list[tuple[Callable[[Path], None], str]] = [
     (plant_undocumented_setting, "the settings read FEATURE_FLAG but .env.example does not"),
     (plant_unread_example_key, ".env.example documents ORPHAN but the settings never read it"),
@@ -67,10 +107,31 @@ PLANTS: list[tuple[Callable[[Path], None], str]] = [
         "services/orders/notes.md",
     ),
     (plant_secret_in_answers, "the answers file records 'db_password', which looks like a secret"),
+    (plant_sensitive_key_in_configmap, "config.env puts secret DB_PASSWORD in the ConfigMap"),
+    (
+        plant_secret_in_overlay_configmap,
+        "k8s/overlays/prod/config.env puts secret UPSTREAM_API_TOKEN in the ConfigMap",
+    ),
+    (plant_unignored_prod_env, "git does not ignore prod.env"),
+    (
+        plant_force_committed_undocumented_secret,
+        "DB_PASSWORD in services/orders/.env.development is committed in "
+        "services/orders/.env.development",
+    ),
+    (
+        plant_secret_marked_only_locally,
+        "LOG_LEVEL in services/orders/.env.development is committed in services/orders/notes.md",
+    ),
+    (plant_malformed_local_file, ".env.development:16: this comment looks like a secret marker"),
 ]
 
 
 def test_a_clean_service_passes(repo: Path) -> None:
+    assert check_all(repo) == []
+
+
+def test_short_local_values_are_not_searched_for(repo: Path) -> None:
+    plant_short_local_only_values(repo / "services" / "orders")
     assert check_all(repo) == []
 
 

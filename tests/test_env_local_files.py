@@ -1,11 +1,14 @@
 """`make env`: local env files from .env.example, never overwritten, drift reported."""
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from hooks.envfiles import sync_local_env_files
+from hooks.env_local_files import sync_local_env_files
+from tests.platform_repo import repo_with_services
 
 
 @pytest.fixture
@@ -47,3 +50,17 @@ def test_an_existing_file_is_never_overwritten_and_drift_is_reported(service: Pa
         "missing LOG_LEVEL, SHUTDOWN_TIMEOUT_SECONDS, UPSTREAM_API_TOKEN" in line for line in report
     )
     assert any("LOCAL_ONLY not in .env.example" in line for line in report)
+
+
+def test_make_env_reports_a_broken_service_and_still_serves_the_others(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": [], "beta": []})
+    for name in (".env.development", ".env.test"):
+        (repo / "services" / "beta" / name).unlink()
+    with (repo / "services" / "alpha" / ".env.development").open("a") as local:
+        local.write("#@secret\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "hooks", "env"], cwd=repo, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "services/alpha/.env.development:16: this comment looks like" in result.stderr
+    assert (repo / "services" / "beta" / ".env.development").exists()

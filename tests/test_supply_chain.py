@@ -8,6 +8,7 @@ from pathlib import Path
 import copier
 
 from hooks.engine import docker
+from hooks.env_checks import MUST_BE_IGNORED
 from tests.conftest import REPO, git
 
 PINNED = re.compile(r"^[A-Za-z0-9_.\-\[\]]+==[^=\s]+$")
@@ -60,13 +61,13 @@ def test_git_ignores_local_env_files_in_a_generated_service(
 ) -> None:
     service = tmp_path / "svc"
     shutil.copytree(rendered_services["defaults"], service)
-    for name in (".env", ".env.development", ".env.test", ".env.local"):
+    for name in MUST_BE_IGNORED:
         (service / name).write_text("UPSTREAM_API_TOKEN=real\n")
     git(service, "init", "-q")
     git(service, "add", "-A")
     committed = git(service, "ls-files").split()
-    assert ".env.example" in committed
-    assert not [name for name in committed if name.startswith(".env") and name != ".env.example"]
+    assert {".env.example", "k8s/base/config.env"} <= set(committed)
+    assert not set(MUST_BE_IGNORED) & set(committed)
 
 
 def test_the_build_context_holds_only_sources_and_locks(

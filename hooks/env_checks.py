@@ -1,18 +1,37 @@
 """Drift checks for `make check`: env conventions hold in every service (docs/environment.md)."""
 
 import ast
-import re
 import subprocess
 from pathlib import Path
 
 import yaml
 
-from hooks.envfile import PLACEHOLDER, EnvFileError, read_env
-from hooks.envfiles import LOCAL_ENV_FILES
+from hooks.env_local_files import LOCAL_ENV_FILES
+from hooks.env_parser import (
+    PLACEHOLDER,
+    EnvFile,
+    EnvFileError,
+    local_secret_keys,
+    read_env,
+    sensitive_part,
+)
 from hooks.settings import generated_services
 
-MUST_BE_IGNORED = (".env", ".env.development", ".env.test", ".env.local", ".env.production")
-SECRET_LOOKING_NAME = re.compile(r"secret|token|password|passwd|api_?key|private", re.IGNORECASE)
+# Local env files by every kind of name people give them; all must stay out of git.
+MUST_BE_IGNORED = (
+    ".env",
+    ".env.development",
+    ".env.test",
+    ".env.local",
+    ".env.production",
+    ".envrc",
+    "prod.env",
+    "secrets.env",
+    "prod.env.local",
+    "k8s/overlays/prod/prod.env",
+)
+
+SEARCHED_LENGTH = 8  # local secret values this long or longer are looked for in git
 
 
 def settings_keys(service_dir: Path) -> set[str]:
@@ -58,33 +77,54 @@ def check_service(repo: Path, service_dir: Path) -> list[str]:
         f"{name}: .env.example documents {k} but the settings never read it"
         for k in sorted(documented - read)
     ]
-    config_env = service_dir / "k8s" / "base" / "config.env"
-    if config_env.exists():
-        for key in read_env(config_env).entries:
-            if key in example.secret_keys:
-                problems.append(
-                    f"{name}: k8s/base/config.env puts secret {key} in the "
-                    "ConfigMap; remove it, secrets come from the Secret"
-                )
-            elif key not in documented:
-                problems.append(
-                    f"{name}: k8s/base/config.env sets {key}, which .env.example does not document"
-                )
-    candidates = [service_dir / f for f in (*MUST_BE_IGNORED, ".env.example")]
-    ignored = _ignored(repo, candidates)
-    problems += [
-        f"{name}: git does not ignore {p.name}; add '.env*' and '!.env.example' to .gitignore"
-        for p in candidates[:-1]
-        if p not in ignored
-    ]
-    if candidates[-1] in ignored:
-        problems.append(f"{name}: git ignores .env.example, which must be committed")
+    for config_env in sorted((service_dir / "k8s").rglob("config.env")):
+        problems += _config_env_problems(config_env, example, service_dir)
+    problems += _ignore_problems(repo, service_dir)
     answers = yaml.safe_load((service_dir / ".copier-answers.yml").read_text()) or {}
     problems += [
         f"{name}: the answers file records '{key}', which looks like a secret; "
         "secrets belong in .env.development"
         for key in answers
-        if SECRET_LOOKING_NAME.search(str(key))
+        if sensitive_part(str(key).upper())
+    ]
+    return problems
+
+
+def _config_env_problems(config_env: Path, example: EnvFile, service_dir: Path) -> list[str]:
+    """A kustomize config.env is ConfigMap data: documented, non-secret keys only."""
+    where = f"{service_dir.name}: {config_env.relative_to(service_dir)}"
+    try:
+        keys = read_env(config_env).entries
+    except EnvFileError as error:
+        return str(error).splitlines()
+    problems = []
+    for key in keys:
+        if key in example.secret_keys or sensitive_part(key):
+            problems.append(
+                f"{where} puts secret {key} in the ConfigMap; remove it, "
+                "secrets come from the Secret"
+            )
+        elif key not in example.entries:
+            problems.append(f"{where} sets {key}, which .env.example does not document")
+    return problems
+
+
+def _ignore_problems(repo: Path, service_dir: Path) -> list[str]:
+    """Every local env file name is ignored; .env.example and config.env files are not."""
+    name = service_dir.name
+    ignorable = [service_dir / f for f in MUST_BE_IGNORED]
+    tracked = [service_dir / ".env.example", *sorted((service_dir / "k8s").rglob("config.env"))]
+    ignored = _ignored(repo, [*ignorable, *tracked])
+    problems = [
+        f"{name}: git does not ignore {p.relative_to(service_dir)}; the service's .gitignore "
+        "needs '.env*', '*.env' and '*.env.*' (docs/environment.md)"
+        for p in ignorable
+        if p not in ignored
+    ]
+    problems += [
+        f"{name}: git ignores {p.relative_to(service_dir)}, which must be committed"
+        for p in tracked
+        if p in ignored
     ]
     return problems
 
@@ -96,16 +136,24 @@ def local_secret_values(service_dir: Path) -> dict[str, str]:
     for name in LOCAL_ENV_FILES:
         path = service_dir / name
         if path.exists():
-            for key, value in read_env(path).values.items():
-                if key in example.secret_keys and not PLACEHOLDER.fullmatch(value):
+            local = read_env(path)
+            for key in local_secret_keys(example, local):
+                value = local.entries[key].value
+                # A shorter value would match all over the repository; the secret scan looks
+                # for committed secrets without knowing their values.
+                if len(value) >= SEARCHED_LENGTH and not PLACEHOLDER.fullmatch(value):
                     found[value] = f"{key} in {path.relative_to(service_dir.parent.parent)}"
     return found
 
 
 def check_committed_secrets(repo: Path, service_dir: Path) -> list[str]:
     """No committed file (answers file included) holds a local secret value."""
+    try:
+        values = local_secret_values(service_dir)
+    except EnvFileError as error:
+        return str(error).splitlines()
     problems = []
-    for value, origin in local_secret_values(service_dir).items():
+    for value, origin in values.items():
         hits = subprocess.run(
             ["git", "-C", str(repo), "grep", "-l", "-F", "-e", value],
             capture_output=True,
