@@ -1,0 +1,60 @@
+"""Graceful shutdown under keep-alive load.
+
+Kubernetes runs the preStop pause, then sends SIGTERM. From that signal on:
+- /readyz answers 503 and the listener closes: new connections are refused, which a
+  client can always retry elsewhere, since it sent nothing;
+- every response carries `Connection: close`, so a client sends nothing more on it;
+- an idle connection is closed only as in normal operation, after the keep-alive timeout
+  without a byte from its client; a request whose bytes arrived is always answered.
+When no connection is left, or SHUTDOWN_TIMEOUT_SECONDS after the signal, whatever remains
+is closed (uvicorn cancels requests still running) and the process exits.
+"""
+
+import asyncio
+import socket
+import threading
+from types import FrameType
+
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DRAINING = threading.Event()
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, with the drain above between SIGTERM and its own shutdown."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        DRAINING.set()
+        super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 0)
+        while self.server_state.connections and not self.force_exit and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        # What the drain left, uvicorn closes, waiting for running requests until the deadline.
+        self.config.timeout_graceful_shutdown = max(deadline - loop.time(), 0.0)
+        await super().shutdown(sockets)
+
+
+class CloseWhileDraining:
+    """ASGI middleware: once draining, every response closes its connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and DRAINING.is_set():
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, send_closing)
