@@ -12,7 +12,7 @@ from bench.report import Series, timed
 from hooks.engine import docker, engine_answers
 from tests.conftest import git, snapshot_repo
 from tests.containers import PodSpec, get, image_bytes, running, wait_until
-from tests.kube import by_kind, kustomize
+from tests.kube import by_kind, kustomize, quantity
 from tests.platform_repo import add_service
 from tests.tilt import TiltRun
 
@@ -233,15 +233,6 @@ def footprint(repo: Path) -> tuple[Section, int]:
         f"**{fits[limiting]}** services fit; the limit is `{limiting}`.",
     ]
     return ("8. Footprint (dev overlay vs namespace quota)", [], notes), fits[limiting]
-
-
-def quantity(text: str) -> float:
-    """A Kubernetes quantity ("50m", "96Mi", "3Gi", "2") as a number."""
-    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
-    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text))
-    if match is None:
-        raise ValueError(f"not a Kubernetes quantity: {text}")
-    return float(match.group(1)) * units.get(match.group(2), 1)
 
 
 def cleanup(work: Path) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from hooks.engine import docker
-from tests.kube import by_kind, kustomize
+from tests.kube import by_kind, kustomize, quantity
 
 THROWAWAY_SECRET = {"UPSTREAM_API_TOKEN": "throwaway-test-token"}
+MIB = 2**20
 
 
 @dataclass
@@ -39,6 +40,10 @@ class PodSpec:
     @property
     def container(self) -> dict[str, Any]:
         return self.pod["containers"][0]  # type: ignore[no-any-return]
+
+    @property
+    def memory_limit_mib(self) -> float:
+        return quantity(self.container["resources"]["limits"]["memory"]) / MIB
 
     def probe_path(self, probe: str) -> str:
         return str(self.container[probe]["httpGet"]["path"])

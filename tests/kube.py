@@ -1,5 +1,6 @@
 """Render kustomizations with the pinned kubectl and validate them strictly, offline."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +34,12 @@ def validation_errors(documents: list[dict[str, Any]], version: str) -> list[str
 def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The documents of one kind."""
     return [document for document in documents if document["kind"] == kind]
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity ("50m", "96Mi", "3Gi", "2") as a number."""
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
+    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text))
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {text}")
+    return float(match.group(1)) * units.get(match.group(2), 1)
