@@ -14,9 +14,9 @@ from typing import Any
 
 from hooks.engine import docker
 from tests.kube import by_kind, kustomize, quantity
+from tests.load import MIB, peak_rss_mib
 
 THROWAWAY_SECRET = {"UPSTREAM_API_TOKEN": "throwaway-test-token"}
-MIB = 2**20
 
 
 @dataclass
@@ -137,6 +137,11 @@ def wait_until(condition: Any, timeout: float, interval: float = 0.05) -> float:
             return time.monotonic() - started
         time.sleep(interval)
     raise TimeoutError(f"not true within {timeout} s")
+
+
+def container_peak_rss_mib(name: str) -> float:
+    """Peak resident memory of the container's main process (PID 1 inside it)."""
+    return peak_rss_mib(int(docker("inspect", "-f", "{{.State.Pid}}", name).stdout))
 
 
 def image_bytes(image: str) -> int:

@@ -18,8 +18,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
+MIB = 2**20
 KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 LABEL = re.compile(r'(\w+)="([^"]*)"')
 
@@ -342,8 +344,8 @@ async def sigterm_under_load(
     async def signal_after_warmup() -> None:
         nonlocal signal_time
         await asyncio.sleep(warmup)
+        await asyncio.to_thread(terminate)  # `docker kill` takes a while; load goes on
         signal_time = time.monotonic()
-        terminate()
         signalled.set()
 
     await asyncio.gather(
@@ -353,6 +355,52 @@ async def sigterm_under_load(
         signal_after_warmup(),
     )
     return drain
+
+
+# The checks, shared by the process and container tiers ------------------------------------
+
+
+def run(scenario: Any, seconds: float = 120) -> Any:
+    """Run a scenario coroutine to its end, within `seconds`."""
+    return asyncio.run(asyncio.wait_for(scenario, seconds))
+
+
+def check_metrics_stay_bounded(port: int) -> int:
+    """Two batches of hostile requests: labels from closed sets only. The /metrics size."""
+    sent = run(hostile_traffic(port, count=3000, seed=1))
+    first = run(get(port, "/metrics")).body.decode()
+    run(hostile_traffic(port, count=3000, seed=2))
+    second = run(get(port, "/metrics")).body.decode()
+    labels = {(key, value) for labelset in series(second) for key, value in labelset}
+    assert {v for k, v in labels if k == "method"} <= {*KNOWN_METHODS, "other"}
+    invented = set(sent) - {*KNOWN_METHODS, "/"}
+    assert not invented & {value for _, value in labels}
+    for route in {v for k, v in labels if k == "route"} - {"other"}:
+        assert run(get(port, route)).status != 404, f"route label {route} is no route"
+    # Other methods and paths, no new series but the scrape's own: the label sets are closed.
+    new = series(second) - series(first)
+    assert all(("route", "/metrics") in labelset for labelset in new), new
+    assert len(second) < 64 * 1024  # unbounded labels made 9 MB of 5,000 such requests
+    return len(second)
+
+
+def check_bodies_are_bounded(port: int, max_body_bytes: int) -> None:
+    """Oversized bodies sent four ways get 413; parallel ones too; at-limit bombs queue."""
+    for chunked in (False, True):
+        for read_early in (True, False):
+            assert run(oversized_post(port, 60 * MIB, chunked, read_early)) == 413
+    assert run(concurrent_posts(port, b"x" * (10 * MIB), 10)) == {413: 10}
+    # Bodies at the limit that cost the most to parse, many at once: the budget queues them.
+    assert run(concurrent_posts(port, json_bomb(max_body_bytes), 32)) == {422: 32}
+
+
+def check_drain(drain: Drain, idle: int = 10) -> None:
+    """SIGTERM under load: what the service promises (shutdown.py)."""
+    assert drain.failed == []
+    assert drain.ready_after_signal == [503]
+    assert drain.kept_open_after_signal == 0
+    assert drain.idle_answered == idle  # idle keep-alive connections were still open
+    assert drain.answered > 100 and drain.refused > 0  # there was load, and an end to it
 
 
 # 4. Throughput and latency, for `make bench` ---------------------------------------------
