@@ -105,9 +105,8 @@ def service(request: pytest.FixtureRequest, rendered_services: dict[str, Path]) 
     return rendered_services[request.param]
 
 
-@pytest.fixture(scope="session")
-def service_python() -> Path:
-    """A venv with the template's locked dev dependencies, reused across runs."""
+def service_venv() -> Path:
+    """The python of a venv with the template's locked dev dependencies, reused across runs."""
     lock = REPO / "template" / "requirements-dev.lock"
     venv = CACHE / f"service-venv-{hashlib.sha256(lock.read_bytes()).hexdigest()[:12]}"
     python = venv / "bin" / "python"
@@ -130,6 +129,12 @@ def service_python() -> Path:
         )
         (venv / ".complete").touch()
     return python
+
+
+@pytest.fixture(scope="session")
+def service_python() -> Path:
+    """A venv with the template's locked dev dependencies (service_venv)."""
+    return service_venv()
 
 
 @pytest.fixture(scope="session")
