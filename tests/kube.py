@@ -1,6 +1,8 @@
 """Render kustomizations with the pinned kubectl and validate them strictly, offline."""
 
+import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +10,7 @@ import kubernetes_validate
 import yaml
 
 import hooks.kube
+from tests.conftest import REPO, cached_venv
 
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 
@@ -29,6 +32,24 @@ def validation_errors(documents: list[dict[str, Any]], version: str) -> list[str
         except kubernetes_validate.SchemaNotFoundError:
             errors.append(f"{name}: no schema for this kind in Kubernetes {version}")
     return errors
+
+
+PROMETHEUS_OPERATOR_KINDS = ("ServiceMonitor", "PodMonitor")
+
+
+def crd_errors(documents: list[dict[str, Any]]) -> list[str]:
+    """Errors of the Prometheus Operator objects among `documents`, against their CRD's
+    schema (tests/crd_schema.py, in its own pinned venv)."""
+    python = cached_venv("crd-venv", REPO / "tests" / "requirements-crd.txt", "--no-deps")
+    chosen = [d for d in documents if d["kind"] in PROMETHEUS_OPERATOR_KINDS]
+    result = subprocess.run(
+        [str(python), str(REPO / "tests" / "crd_schema.py")],
+        input=json.dumps(chosen),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return list(json.loads(result.stdout))
 
 
 def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

@@ -8,7 +8,14 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.kube import KUBERNETES_VERSIONS, by_kind, kustomize, quantity, validation_errors
+from tests.kube import (
+    KUBERNETES_VERSIONS,
+    by_kind,
+    crd_errors,
+    kustomize,
+    quantity,
+    validation_errors,
+)
 
 OVERLAYS = ("base", "overlays/dev", "overlays/prod")
 HARDENED = ("base", "overlays/prod")
@@ -304,3 +311,32 @@ def test_the_monitoring_component_scrapes_the_service_in_its_namespace(
     assert endpoint["path"] == "/metrics"
     others = [d for d in documents if d["kind"] != "ServiceMonitor"]
     assert validation_errors(others, KUBERNETES_VERSIONS[-1]) == []
+
+
+def test_the_service_monitor_validates_against_the_crd_schema(
+    service: Path, tmp_path: Path
+) -> None:
+    [monitor] = by_kind(
+        render(with_monitoring(service, tmp_path), "overlays/prod"), "ServiceMonitor"
+    )
+    assert crd_errors([monitor]) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (lambda m: m["spec"]["endpoints"][0].update(intervall="30s"), "unknown field"),
+        (lambda m: m["spec"]["endpoints"][0].update(interval="30 seconds"), "pattern"),
+        (lambda m: m["spec"].pop("selector"), "required"),
+        (lambda m: m["spec"]["endpoints"][0].update(port=8000), "string"),
+    ],
+    ids=["typo", "bad-duration", "no-selector", "port-number"],
+)
+def test_the_crd_schema_check_catches_mistakes(
+    rendered_services: dict[str, Path], tmp_path: Path, change: Any, error: str
+) -> None:
+    documents = render(with_monitoring(rendered_services["defaults"], tmp_path), "overlays/prod")
+    [monitor] = by_kind(documents, "ServiceMonitor")
+    change(monitor)
+    [found] = crd_errors([monitor])
+    assert error in found.lower()
