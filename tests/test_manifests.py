@@ -273,6 +273,18 @@ def test_http_comes_from_the_namespace_and_the_platforms_ingress_and_scrapers(
     ]
 
 
+def test_the_templates_read_the_network_sources_never_repeat_them() -> None:
+    pairs = [
+        f"{key}: {value}"
+        for sources in PLATFORM["network"].values()
+        for labels in sources
+        for key, value in labels.items()
+    ]
+    for path in (REPO / "template" / "k8s").rglob("*.jinja"):
+        for pair in pairs:
+            assert pair not in path.read_text(), f"{path.relative_to(REPO)} repeats {pair}"
+
+
 def test_dev_overlay_relaxes_only_replicas_read_only_root_and_the_secret(service: Path) -> None:
     base, dev = render(service, "base"), render(service, "overlays/dev")
     [base_deployment] = by_kind(base, "Deployment")
