@@ -24,6 +24,11 @@ DRAINING = threading.Event()
 class DrainingServer(uvicorn.Server):
     """uvicorn's server, with the drain above between SIGTERM and its own shutdown."""
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # Outermost, so that every answer closes its connection once draining: errors too.
+        self.config.loaded_app = CloseWhileDraining(self.config.loaded_app)
+        await super().startup(sockets)
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         DRAINING.set()
         super().handle_exit(sig, frame)
