@@ -26,7 +26,7 @@ class DrainingServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # Outermost, so that every answer closes its connection once draining: errors too.
-        self.config.loaded_app = CloseWhileDraining(self.config.loaded_app)
+        self.config.loaded_app = close_while_draining(self.config.loaded_app)
         await super().startup(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -45,21 +45,16 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-class CloseWhileDraining:
-    """ASGI middleware: once draining, every response closes its connection."""
+def close_while_draining(app: ASGIApp) -> ASGIApp:
+    """`app`, except that once draining every answer closes its connection."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         async def send_closing(message: Message) -> None:
             if message["type"] == "http.response.start" and DRAINING.is_set():
                 headers = [(k, v) for k, v in message.get("headers", []) if k != b"connection"]
                 message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
-        await self.app(scope, receive, send_closing)
+        await app(scope, receive, send_closing if scope["type"] == "http" else send)
+
+    return wrapped
