@@ -19,16 +19,18 @@ def main() -> int:
     os.environ.setdefault("GIT_COMMITTER_EMAIL", "bench@localhost")
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        print("1/5 scaffold ...", flush=True)
+        print("1/6 scaffold ...", flush=True)
         scaffold, overhead = scenarios.scaffold(work, runs)
-        print("2/5 rollout (1, 5, 20 services) ...", flush=True)
+        print("2/6 rollout (1, 5, 20 services) ...", flush=True)
         rollout, repos = scenarios.rollout(work, (1, 5, 20), max(3, runs // 2))
-        print("3/5 images and containers ...", flush=True)
+        print("3/6 images and containers ...", flush=True)
         images, figures = scenarios.images(work, max(3, runs // 2))
-        print("4/5 Tiltfile load ...", flush=True)
+        print("4/6 Tiltfile load ...", flush=True)
         tilt, (one, _) = scenarios.tiltfile(repos[20], runs)
-        print("5/5 footprint ...", flush=True)
+        print("5/6 footprint ...", flush=True)
         footprint, fit = scenarios.footprint(repos[20])
+        print("6/6 service under load ...", flush=True)
+        load, served = scenarios.service_load(work, 5.0, max(3, runs // 2))
     finally:
         scenarios.cleanup(work)
     own, naive = figures["own_mb"], figures["naive_own_mb"]
@@ -41,8 +43,10 @@ def main() -> int:
         Target("live reload (s)", figures["reload_s"], 2),
         Target("overlays rendered selecting 1 of 20", one, 1),
         Target("services that fit the namespace quota", fit, 20, higher_is_better=True),
+        Target("service p99 at 16 connections (ms)", served["p99_ms"], 100),
+        Target("peak RSS under hostile bodies / memory limit", served["peak_ratio"], 0.6),
     ]
-    text = markdown([scaffold, rollout, images, tilt, footprint], targets)
+    text = markdown([scaffold, rollout, images, tilt, footprint, load], targets)
     REPORT.write_text(text)
     print(text)
     print(f"wrote {REPORT}")

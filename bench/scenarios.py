@@ -1,4 +1,4 @@
-"""The eight measurements of `make bench`, each on throwaway repositories and images."""
+"""The nine measurements of `make bench`, each on throwaway repositories and images."""
 
 import re
 import shutil
@@ -8,11 +8,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.report import Series, timed
+from bench.report import Series, percentile, timed
 from hooks.engine import docker, engine_answers
-from tests.conftest import git, snapshot_repo
-from tests.containers import PodSpec, get, image_bytes, running, wait_until
-from tests.kube import by_kind, kustomize
+from tests.conftest import git, service_venv, snapshot_repo
+from tests.containers import PodSpec, free_port, get, image_bytes, running, wait_until
+from tests.kube import by_kind, kustomize, quantity
+from tests.load import (
+    MIB,
+    concurrent_posts,
+    cpu_seconds,
+    json_bomb,
+    oversized_post,
+    peak_rss_mib,
+    serving,
+    throughput,
+)
+from tests.load import run as drive
 from tests.platform_repo import add_service
 from tests.tiltfile import tiltfile_result
 
@@ -231,13 +242,45 @@ def footprint(repo: Path) -> tuple[Section, int]:
     return ("8. Footprint (dev overlay vs namespace quota)", [], notes), fits[limiting]
 
 
-def quantity(text: str) -> float:
-    """A Kubernetes quantity ("50m", "96Mi", "3Gi", "2") as a number."""
-    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
-    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text))
-    if match is None:
-        raise ValueError(f"not a Kubernetes quantity: {text}")
-    return float(match.group(1)) * units.get(match.group(2), 1)
+CONNECTIONS = 16
+
+
+def service_load(work: Path, seconds: float, runs: int) -> tuple[Section, dict[str, float]]:
+    """9. The generated service as a process on 127.0.0.1: GET / on 16 keep-alive
+    connections (the load generator shares the machine's cores), then hostile bodies."""
+    service = work / "load-svc"
+    copier_copy(snapshot_repo(work / "load-repo"), service, "bench", "HEAD")
+    python, spec = service_venv(), PodSpec.render(service, "overlays/prod")
+    rate = Series(f"requests/s at {CONNECTIONS} connections", "req/s")
+    p50, p99 = Series("latency p50", "ms"), Series("latency p99", "ms")
+    cpu = Series("server CPU per request", "ms")
+    for _ in range(runs):
+        with serving(service, python, spec.config, port := free_port()) as process:
+            used = cpu_seconds(process.pid)
+            count, latencies = drive(throughput(port, CONNECTIONS, seconds))
+            cpu.values.append((cpu_seconds(process.pid) - used) / count * 1000)
+            rate.values.append(count / seconds)
+            p50.values.append(percentile(latencies, 0.5) * 1000)
+            p99.values.append(percentile(latencies, 0.99) * 1000)
+    with serving(service, python, spec.config, port := free_port()) as process:
+        rest = Series("peak RSS at rest", "MiB", [peak_rss_mib(process.pid)])
+        drive(oversized_post(port, 60 * MIB, chunked=False, read_early=False))
+        drive(concurrent_posts(port, b"x" * (10 * MIB), 10))
+        oversized = Series("peak RSS after oversized bodies (413)", "MiB")
+        oversized.values.append(peak_rss_mib(process.pid))
+        drive(concurrent_posts(port, json_bomb(int(spec.config["MAX_REQUEST_BODY_BYTES"])), 32))
+        bombs = Series("peak RSS after 32 parallel at-limit JSON bombs", "MiB")
+        bombs.values.append(peak_rss_mib(process.pid))
+    notes = [
+        f"Oversized: one 60 MiB body and ten parallel 10 MiB bodies, all answered 413 unread. "
+        f"Bombs: `[{{}},{{}},...]` of MAX_REQUEST_BODY_BYTES each (422), queued by the body "
+        f"budget. Memory limit: {spec.memory_limit_mib:.0f} MiB. One core at this CPU per "
+        f"request serves about {1000 / cpu.median:.0f} req/s."
+    ]
+    figures = {"p99_ms": p99.median, "peak_ratio": bombs.median / spec.memory_limit_mib}
+    return ("9. The service under load", [rate, p50, p99, cpu, rest, oversized, bombs], notes), (
+        figures
+    )
 
 
 def cleanup(work: Path) -> None:

@@ -105,31 +105,32 @@ def service(request: pytest.FixtureRequest, rendered_services: dict[str, Path]) 
     return rendered_services[request.param]
 
 
-@pytest.fixture(scope="session")
-def service_python() -> Path:
-    """A venv with the template's locked dev dependencies, reused across runs."""
-    lock = REPO / "template" / "requirements-dev.lock"
-    venv = CACHE / f"service-venv-{hashlib.sha256(lock.read_bytes()).hexdigest()[:12]}"
+def cached_venv(name: str, requirements: Path, *pip_options: str) -> Path:
+    """The python of a venv with `requirements` installed, reused while they are unchanged."""
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    venv = CACHE / f"{name}-{digest}"
     python = venv / "bin" / "python"
     if not (venv / ".complete").exists():
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--require-hashes",
-                "--no-deps",
-                "-r",
-                str(lock),
-            ],
+            [str(python), "-m", "pip", "install", "--quiet", *pip_options, "-r", str(requirements)],
             check=True,
         )
         (venv / ".complete").touch()
     return python
+
+
+def service_venv() -> Path:
+    """A venv with the template's locked dev dependencies: what a service's tests run in."""
+    lock = REPO / "template" / "requirements-dev.lock"
+    return cached_venv("service-venv", lock, "--require-hashes", "--no-deps")
+
+
+@pytest.fixture(scope="session")
+def service_python() -> Path:
+    """A venv with the template's locked dev dependencies (service_venv)."""
+    return service_venv()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from hooks.engine import docker
-from tests.kube import by_kind, kustomize
+from tests.kube import by_kind, kustomize, quantity
+from tests.load import MIB, peak_rss_mib
 
 THROWAWAY_SECRET = {"UPSTREAM_API_TOKEN": "throwaway-test-token"}
 
@@ -39,6 +40,10 @@ class PodSpec:
     @property
     def container(self) -> dict[str, Any]:
         return self.pod["containers"][0]  # type: ignore[no-any-return]
+
+    @property
+    def memory_limit_mib(self) -> float:
+        return quantity(self.container["resources"]["limits"]["memory"]) / MIB
 
     def probe_path(self, probe: str) -> str:
         return str(self.container[probe]["httpGet"]["path"])
@@ -132,6 +137,11 @@ def wait_until(condition: Any, timeout: float, interval: float = 0.05) -> float:
             return time.monotonic() - started
         time.sleep(interval)
     raise TimeoutError(f"not true within {timeout} s")
+
+
+def container_peak_rss_mib(name: str) -> float:
+    """Peak resident memory of the container's main process (PID 1 inside it)."""
+    return peak_rss_mib(int(docker("inspect", "-f", "{{.State.Pid}}", name).stdout))
 
 
 def image_bytes(image: str) -> int:

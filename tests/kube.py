@@ -1,5 +1,8 @@
 """Render kustomizations with the pinned kubectl and validate them strictly, offline."""
 
+import json
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -7,6 +10,7 @@ import kubernetes_validate
 import yaml
 
 import hooks.kube
+from tests.conftest import REPO, cached_venv
 
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 
@@ -30,6 +34,33 @@ def validation_errors(documents: list[dict[str, Any]], version: str) -> list[str
     return errors
 
 
+PROMETHEUS_OPERATOR_KINDS = ("ServiceMonitor", "PodMonitor")
+
+
+def crd_errors(documents: list[dict[str, Any]]) -> list[str]:
+    """Errors of the Prometheus Operator objects among `documents`, against their CRD's
+    schema (tests/crd_schema.py, in its own pinned venv)."""
+    python = cached_venv("crd-venv", REPO / "tests" / "requirements-crd.txt", "--no-deps")
+    chosen = [d for d in documents if d["kind"] in PROMETHEUS_OPERATOR_KINDS]
+    result = subprocess.run(
+        [str(python), str(REPO / "tests" / "crd_schema.py")],
+        input=json.dumps(chosen),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return list(json.loads(result.stdout))
+
+
 def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     """The documents of one kind."""
     return [document for document in documents if document["kind"] == kind]
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity ("50m", "96Mi", "3Gi", "2") as a number."""
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
+    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(text))
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {text}")
+    return float(match.group(1)) * units.get(match.group(2), 1)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.report import Series, Target
+from bench.report import Series, Target, percentile
 from bench.scenarios import quantity
 
 
@@ -24,3 +24,10 @@ def test_a_target_says_met_or_by_how_much_it_is_missed() -> None:
 def test_a_series_reports_median_min_max_and_runs() -> None:
     row = Series("start", "s", [3.0, 1.0, 2.0]).row()
     assert row == "| start | 2 s | 1 | 3 | 3 |"
+
+
+@pytest.mark.parametrize(
+    ("fraction", "value"), [(0.5, 50.0), (0.99, 99.0), (1.0, 100.0), (0.0, 1.0)]
+)
+def test_percentiles_are_nearest_rank(fraction: float, value: float) -> None:
+    assert percentile([float(v) for v in range(100, 0, -1)], fraction) == value

@@ -14,7 +14,22 @@ from dockerfile_parse import DockerfileParser
 
 from hooks.engine import docker, docker_client, ensure_base_image
 from tests.conftest import CACHE
-from tests.containers import PodSpec, get, image_bytes, record, running, wait_until
+from tests.containers import (
+    PodSpec,
+    container_peak_rss_mib,
+    get,
+    image_bytes,
+    record,
+    running,
+    wait_until,
+)
+from tests.load import (
+    check_bodies_are_bounded,
+    check_drain,
+    check_metrics_stay_bounded,
+    run,
+    sigterm_under_load,
+)
 
 pytestmark = pytest.mark.containers
 METRICS = CACHE / "bench" / "containers.json"
@@ -109,6 +124,27 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_zero(images: Built)
         assert answer.startswith("HTTP/1.1 200") and '"in flight"' in answer
         exit_code = docker("wait", name, timeout=grace).stdout.strip()
         assert exit_code == "0"
+
+
+def test_hostile_traffic_and_bodies_stay_within_the_prod_memory_limit(images: Built) -> None:
+    spec = PodSpec.render(images.service, "overlays/prod")
+    with running(images.runtime, spec, "template-test-load") as (name, port):
+        wait_until(lambda: get(port, spec.probe_path("readinessProbe"))[0] == 200, 30)
+        metrics_bytes = check_metrics_stay_bounded(port)
+        check_bodies_are_bounded(port, int(spec.config["MAX_REQUEST_BODY_BYTES"]))
+        peak = container_peak_rss_mib(name)
+        assert docker("inspect", "-f", "{{.State.OOMKilled}}", name).stdout.strip() == "false"
+    assert peak < spec.memory_limit_mib
+    record(METRICS, images.case, {"peak_rss_mib": peak, "metrics_kb": metrics_bytes / 1024})
+
+
+def test_sigterm_under_keep_alive_load_answers_every_accepted_request(images: Built) -> None:
+    spec = PodSpec.render(images.service, "overlays/prod")
+    with running(images.runtime, spec, "template-test-drain") as (name, port):
+        wait_until(lambda: get(port, spec.probe_path("readinessProbe"))[0] == 200, 30)
+        check_drain(run(sigterm_under_load(port, lambda: docker("kill", "-s", "TERM", name))))
+        timeout = int(spec.config["SHUTDOWN_TIMEOUT_SECONDS"])
+        assert docker("wait", name, timeout=timeout).stdout.strip() == "0"
 
 
 def test_the_dev_target_serves_code_synced_like_tilts_live_update(images: Built) -> None:

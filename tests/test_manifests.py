@@ -1,5 +1,6 @@
 """Rendered manifests: valid for Kubernetes 1.30 and 1.37, hardened, and consistent."""
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +8,14 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.kube import KUBERNETES_VERSIONS, by_kind, kustomize, validation_errors
+from tests.kube import (
+    KUBERNETES_VERSIONS,
+    by_kind,
+    crd_errors,
+    kustomize,
+    quantity,
+    validation_errors,
+)
 
 OVERLAYS = ("base", "overlays/dev", "overlays/prod")
 HARDENED = ("base", "overlays/prod")
@@ -50,13 +58,99 @@ def test_base_has_every_object_a_service_needs(service: Path) -> None:
     ]
 
 
-def test_prod_scales_and_keeps_at_least_two_replicas(service: Path) -> None:
+def test_prod_scales_and_the_autoscaler_alone_owns_the_replica_count(service: Path) -> None:
     documents = render(service, "overlays/prod")
     [deployment] = by_kind(documents, "Deployment")
     [autoscaler] = by_kind(documents, "HorizontalPodAutoscaler")
-    assert deployment["spec"]["replicas"] >= 2
+    assert "replicas" not in deployment["spec"]  # an apply would reset what the HPA set
     assert autoscaler["spec"]["minReplicas"] >= 2
     assert autoscaler["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert autoscaler["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+
+
+def test_the_autoscaler_target_is_real_load_that_a_pod_can_reach(service: Path) -> None:
+    documents = render(service, "overlays/prod")
+    [autoscaler] = by_kind(documents, "HorizontalPodAutoscaler")
+    [metric] = autoscaler["spec"]["metrics"]
+    resources = container(documents)["resources"]
+    utilization = metric["resource"]["target"]["averageUtilization"]
+    threshold = quantity(resources["requests"]["cpu"]) * utilization / 100
+    # Not a trickle (a 35m threshold sent any load to maxReplicas), and well before the
+    # CPU limit, where one uvicorn worker saturates and the pod is throttled.
+    assert 0.1 <= threshold <= 0.5 * quantity(resources["limits"]["cpu"]) <= 1
+    assert utilization <= 100  # reachable without bursting past the request
+
+
+def test_every_prod_object_has_the_namespace_and_common_labels(service: Path) -> None:
+    given = answers(service)
+    for document in render(service, "overlays/prod"):
+        metadata = document["metadata"]
+        assert metadata["namespace"] == given["namespace"], document["kind"]
+        assert metadata["labels"]["team"] == given["team"], document["kind"]
+        assert metadata["labels"]["app.kubernetes.io/version"] == "unreleased"
+        assert metadata["labels"]["app.kubernetes.io/part-of"] == PLATFORM["platform_name"]
+        assert {"app.kubernetes.io/name", "app.kubernetes.io/instance"} <= set(metadata["labels"])
+        assert metadata["annotations"]["description"] == given["description"]
+
+
+def test_the_release_file_sets_the_image_and_version_in_prod(service: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "service"
+    shutil.copytree(service / "k8s", copy / "k8s")
+    release = copy / "k8s" / "overlays" / "prod" / "release.yaml"
+    image = "registry.example.com/x/svc:1.4.2@sha256:" + "ab" * 32
+    text = release.read_text()
+    assert "version: unreleased" in text
+    release.write_text(
+        text.replace("version: unreleased", "version: 1.4.2").replace(
+            f"image: {container(render(service, 'base'))['image']}", f"image: {image}"
+        )
+    )
+    documents = render(copy, "overlays/prod")
+    [deployment] = by_kind(documents, "Deployment")
+    assert container(documents)["image"] == image
+    assert deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == (
+        "1.4.2"
+    )
+    assert {d["metadata"]["labels"]["app.kubernetes.io/version"] for d in documents} == {"1.4.2"}
+    assert not by_kind(documents, "ConfigMap")[0]["metadata"]["name"].startswith("release")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_no_version_is_made_up(service: Path, overlay: str) -> None:
+    documents = render(service, overlay)
+    assert "0.1.0" not in yaml.safe_dump_all(documents)
+    if overlay != "overlays/prod":  # only a release has a version
+        assert all("app.kubernetes.io/version" not in d["metadata"]["labels"] for d in documents)
+
+
+def test_cosmetic_metadata_stays_off_the_pod_template(service: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "service"
+    shutil.copytree(service / "k8s", copy / "k8s")
+    component = copy / "k8s" / "components" / "metadata" / "kustomization.yaml"
+    given = answers(service)
+    edited = component.read_text().replace(f"team: {given['team']}", "team: another-team")
+    edited = edited.replace("description: ", 'description: "Reworded." #', 1)
+    assert edited != component.read_text()
+    component.write_text(edited)
+    before, after = render(service, "overlays/prod"), render(copy, "overlays/prod")
+    [old], [new] = by_kind(before, "Deployment"), by_kind(after, "Deployment")
+    assert new["metadata"]["labels"]["team"] == "another-team"
+    assert new["metadata"]["annotations"]["description"] == "Reworded."
+    assert new["spec"]["template"] == old["spec"]["template"]  # no restart for either edit
+
+
+def test_the_configmap_carries_name_and_instance(service: Path) -> None:
+    name = answers(service)["service_name"]
+    [config] = by_kind(render(service, "base"), "ConfigMap")
+    assert config["metadata"]["labels"]["app.kubernetes.io/name"] == name
+    assert config["metadata"]["labels"]["app.kubernetes.io/instance"] == name
+
+
+@pytest.mark.parametrize("overlay", HARDENED)
+def test_a_missing_secret_stops_the_rollout(service: Path, overlay: str) -> None:
+    env_from = container(render(service, overlay))["envFrom"]
+    [secret_ref] = [source["secretRef"] for source in env_from if "secretRef" in source]
+    assert secret_ref.get("optional", False) is False
 
 
 @pytest.mark.parametrize("overlay", HARDENED)
@@ -166,12 +260,95 @@ def test_network_policy_admits_http_in_and_dns_out_only(service: Path) -> None:
     assert {port["port"] for rule in spec["egress"] for port in rule["ports"]} == {53}
 
 
-def test_dev_overlay_relaxes_only_replicas_and_read_only_root(service: Path) -> None:
+def test_http_comes_from_the_namespace_and_the_platforms_ingress_and_scrapers(
+    service: Path,
+) -> None:
+    [policy] = by_kind(render(service, "base"), "NetworkPolicy")
+    [rule] = policy["spec"]["ingress"]
+    network = PLATFORM["network"]
+    assert rule["from"] == [
+        {"podSelector": {}},
+        *({"namespaceSelector": {"matchLabels": labels}} for labels in network["ingress_from"]),
+        *({"namespaceSelector": {"matchLabels": labels}} for labels in network["scrape_from"]),
+    ]
+
+
+def test_the_templates_read_the_network_sources_never_repeat_them() -> None:
+    pairs = [
+        f"{key}: {value}"
+        for sources in PLATFORM["network"].values()
+        for labels in sources
+        for key, value in labels.items()
+    ]
+    for path in (REPO / "template" / "k8s").rglob("*.jinja"):
+        for pair in pairs:
+            assert pair not in path.read_text(), f"{path.relative_to(REPO)} repeats {pair}"
+
+
+def test_dev_overlay_relaxes_only_replicas_read_only_root_and_the_secret(service: Path) -> None:
     base, dev = render(service, "base"), render(service, "overlays/dev")
     [base_deployment] = by_kind(base, "Deployment")
     [dev_deployment] = by_kind(dev, "Deployment")
     assert dev_deployment["spec"]["replicas"] == 1
     assert container(dev)["securityContext"]["readOnlyRootFilesystem"] is False
+    assert container(dev)["envFrom"][1]["secretRef"].pop("optional") is True
     dev_deployment["spec"]["replicas"] = base_deployment["spec"]["replicas"]
     container(dev)["securityContext"]["readOnlyRootFilesystem"] = True
     assert dev == base
+
+
+def with_monitoring(service: Path, destination: Path) -> Path:
+    """A copy of the service's manifests with the monitoring component enabled in prod."""
+    shutil.copytree(service / "k8s", destination / "k8s")
+    overlay = destination / "k8s" / "overlays" / "prod" / "kustomization.yaml"
+    text = overlay.read_text()
+    assert "  # - ../../components/monitoring\n" in text
+    overlay.write_text(
+        text.replace("  # - ../../components/monitoring", "  - ../../components/monitoring")
+    )
+    return destination
+
+
+def test_the_monitoring_component_scrapes_the_service_in_its_namespace(
+    service: Path, tmp_path: Path
+) -> None:
+    documents = render(with_monitoring(service, tmp_path), "overlays/prod")
+    [monitor] = by_kind(documents, "ServiceMonitor")
+    [svc] = by_kind(documents, "Service")
+    assert monitor["metadata"]["namespace"] == svc["metadata"]["namespace"]
+    assert monitor["metadata"]["labels"]["team"] == answers(service)["team"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items()
+    [endpoint] = monitor["spec"]["endpoints"]
+    assert endpoint["port"] in {port["name"] for port in svc["spec"]["ports"]}
+    assert endpoint["path"] == "/metrics"
+    others = [d for d in documents if d["kind"] != "ServiceMonitor"]
+    assert validation_errors(others, KUBERNETES_VERSIONS[-1]) == []
+
+
+def test_the_service_monitor_validates_against_the_crd_schema(
+    service: Path, tmp_path: Path
+) -> None:
+    [monitor] = by_kind(
+        render(with_monitoring(service, tmp_path), "overlays/prod"), "ServiceMonitor"
+    )
+    assert crd_errors([monitor]) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (lambda m: m["spec"]["endpoints"][0].update(intervall="30s"), "unknown field"),
+        (lambda m: m["spec"]["endpoints"][0].update(interval="30 seconds"), "pattern"),
+        (lambda m: m["spec"].pop("selector"), "required"),
+        (lambda m: m["spec"]["endpoints"][0].update(port=8000), "string"),
+    ],
+    ids=["typo", "bad-duration", "no-selector", "port-number"],
+)
+def test_the_crd_schema_check_catches_mistakes(
+    rendered_services: dict[str, Path], tmp_path: Path, change: Any, error: str
+) -> None:
+    documents = render(with_monitoring(rendered_services["defaults"], tmp_path), "overlays/prod")
+    [monitor] = by_kind(documents, "ServiceMonitor")
+    change(monitor)
+    [found] = crd_errors([monitor])
+    assert error in found.lower()

@@ -20,7 +20,11 @@ def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None
     assert "s3cr3t" not in repr(settings)
 
 
-def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORT", "80")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "80"), ("MAX_REQUEST_BODY_BYTES", "100"), ("MAX_REQUEST_BODY_BYTES", "1e12")],
+)
+def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()

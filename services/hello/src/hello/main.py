@@ -8,7 +8,10 @@ from fastapi import FastAPI, Response, status
 from pydantic import BaseModel
 
 from hello import __version__
-from hello.metrics import metrics_response, record_request
+from hello.bodies import BodyBudget
+from hello.metrics import RequestMetrics, metrics_response
+from hello.settings import get_settings
+from hello.shutdown import DRAINING
 
 logger = logging.getLogger("hello")
 
@@ -30,13 +33,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     logger.info("stopped")
 
 
+max_body_bytes = get_settings().max_request_body_bytes
 app = FastAPI(
     title="hello",
     version=__version__,
     lifespan=lifespan,
+    max_body_size=max_body_bytes,  # 413 for a larger body (bodies.py)
 )
 app.state.ready = False
-app.middleware("http")(record_request)
+# The last one added runs first: metrics see every answer, 413s and 500s included.
+app.add_middleware(BodyBudget, max_body_bytes=max_body_bytes)
+app.add_middleware(RequestMetrics)
 
 
 @app.get("/livez", include_in_schema=False)
@@ -47,7 +54,10 @@ def livez() -> dict[str, str]:
 
 @app.get("/readyz", include_in_schema=False)
 def readyz(response: Response) -> dict[str, str]:
-    """Readiness: start-up finished and the service can take traffic."""
+    """Readiness: start-up finished and no shutdown begun: the service can take traffic."""
+    if DRAINING.is_set():
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return {"status": "draining"}
     if not app.state.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": "starting"}
