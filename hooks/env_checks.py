@@ -34,12 +34,15 @@ MUST_BE_IGNORED = (
 SEARCHED_LENGTH = 8  # local secret values this long or longer are looked for in git
 
 
+SETTINGS_CLASSES = {"Settings", "PlatformSettings"}  # settings.py's, and chassis.py's base
+
+
 def settings_keys(service_dir: Path) -> set[str]:
-    """Environment variables the service's Settings class reads (its field names)."""
+    """Environment variables the service's settings classes read (their field names)."""
     keys = set()
-    for path in service_dir.glob("src/*/settings.py"):
+    for path in service_dir.glob("src/*/*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ClassDef) and node.name == "Settings":
+            if isinstance(node, ast.ClassDef) and node.name in SETTINGS_CLASSES:
                 keys |= {
                     item.target.id.upper()
                     for item in node.body

@@ -20,12 +20,17 @@ def service(tmp_path: Path, rendered_services: dict[str, Path]) -> Path:
     return copy
 
 
-def document_key(service: Path, marker: str) -> None:
-    """Add DATABASE_URL (a name that does not say it is secret) with `marker` above it."""
+def document_key(service: Path, marker: str) -> int:
+    """Add DATABASE_URL (a name that does not say it is secret) with `marker` above it.
+
+    Returns the marker's line number in .env.example.
+    """
+    line = len((service / ".env.example").read_text().splitlines()) + 3
     with (service / ".env.example").open("a") as example:
         example.write(f"\n# Database URL, with its password.\n{marker}\nDATABASE_URL=\n")
     with (service / ".env.development").open("a") as local:
         local.write(f"DATABASE_URL=postgres://app:{CANARY}@db/app\n")
+    return line
 
 
 def by_kind(documents: list[dict]) -> dict[str, dict]:
@@ -41,10 +46,10 @@ def secret_values(documents: list[dict]) -> dict[str, str]:
 def test_a_marker_typo_stops_the_render_instead_of_publishing_the_value(
     service: Path, typo: str
 ) -> None:
-    document_key(service, typo)
+    line = document_key(service, typo)
     with pytest.raises(EnvFileError) as error:
         dev_manifests(service)
-    assert ".env.example:18: this comment looks like a secret marker" in str(error.value)
+    assert f".env.example:{line}: this comment looks like a secret marker" in str(error.value)
     assert CANARY not in str(error.value)
 
 

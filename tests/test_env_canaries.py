@@ -149,7 +149,12 @@ def test_no_command_that_reads_env_files_prints_a_planted_value(
     assert {name: leaks(output, values) for name, output in outputs.items()} == {
         name: [] for name in outputs
     }
-    for broken in ("services/pasted/.env.development:16", "services/typo/.env.example:14"):
+    example = (repo / "services/pasted/.env.example").read_text().splitlines()
+    typo = (repo / "services/typo/.env.example").read_text().splitlines().index("# @Secret")
+    for broken in (
+        f"services/pasted/.env.development:{len(example) + 1}",  # the first pasted line
+        f"services/typo/.env.example:{typo + 1}",
+    ):
         assert broken in outputs["env-check"] and broken in outputs["make check"]
 
 

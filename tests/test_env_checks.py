@@ -24,7 +24,7 @@ def plant_undocumented_setting(service: Path) -> None:
     settings = next(service.glob("src/*/settings.py"))
     settings.write_text(
         settings.read_text().replace(
-            "    log_level:", "    feature_flag: bool = False\n    log_level:"
+            "    upstream_api_token:", "    feature_flag: bool = False\n    upstream_api_token:"
         )
     )
 
@@ -93,7 +93,7 @@ def plant_short_local_only_values(service: Path) -> None:
 
 def plant_malformed_local_file(service: Path) -> None:
     env = service / ".env.development"
-    env.write_text(env.read_text() + "#@secret\n")
+    env.write_text("#@secret\n" + env.read_text())
 
 
 PLANTS: list[tuple[Callable[[Path], None], str]] = [
@@ -122,7 +122,7 @@ PLANTS: list[tuple[Callable[[Path], None], str]] = [
         plant_secret_marked_only_locally,
         "LOG_LEVEL in services/orders/.env.development is committed in services/orders/notes.md",
     ),
-    (plant_malformed_local_file, ".env.development:16: this comment looks like a secret marker"),
+    (plant_malformed_local_file, ".env.development:1: this comment looks like a secret marker"),
 ]
 
 

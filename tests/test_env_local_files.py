@@ -47,7 +47,9 @@ def test_an_existing_file_is_never_overwritten_and_drift_is_reported(service: Pa
     report = sync_local_env_files(service)
     assert local.read_text() == "PORT=9999\nLOCAL_ONLY=1\n"
     assert any(
-        "missing LOG_LEVEL, SHUTDOWN_TIMEOUT_SECONDS, UPSTREAM_API_TOKEN" in line for line in report
+        "missing LOG_LEVEL, SHUTDOWN_TIMEOUT_SECONDS, MAX_REQUEST_BODY_BYTES, UPSTREAM_API_TOKEN"
+        in line
+        for line in report
     )
     assert any("LOCAL_ONLY not in .env.example" in line for line in report)
 
@@ -56,11 +58,11 @@ def test_make_env_reports_a_broken_service_and_still_serves_the_others(tmp_path:
     repo = repo_with_services(tmp_path, {"alpha": [], "beta": []})
     for name in (".env.development", ".env.test"):
         (repo / "services" / "beta" / name).unlink()
-    with (repo / "services" / "alpha" / ".env.development").open("a") as local:
-        local.write("#@secret\n")
+    local = repo / "services" / "alpha" / ".env.development"
+    local.write_text("#@secret\n" + local.read_text())
     result = subprocess.run(
         [sys.executable, "-m", "hooks", "env"], cwd=repo, capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert "services/alpha/.env.development:16: this comment looks like" in result.stderr
+    assert "services/alpha/.env.development:1: this comment looks like" in result.stderr
     assert (repo / "services" / "beta" / ".env.development").exists()

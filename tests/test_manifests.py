@@ -188,7 +188,7 @@ def test_probes_hit_distinct_real_routes(service: Path) -> None:
         for probe in ("startupProbe", "livenessProbe", "readinessProbe")
     }
     assert paths["livenessProbe"] != paths["readinessProbe"]
-    routes = (service / "src" / module_name(service) / "main.py").read_text()
+    routes = (service / "src" / module_name(service) / "chassis.py").read_text()
     for path in paths.values():
         assert f'@app.get("{path}"' in routes
 
@@ -206,7 +206,7 @@ def test_the_port_agrees_everywhere(service: Path) -> None:
         assert app[probe]["httpGet"]["port"] == "http"
     [config] = by_kind(documents, "ConfigMap")
     assert config["data"]["PORT"] == str(port)
-    settings = service / "src" / module_name(service) / "settings.py"
+    settings = service / "src" / module_name(service) / "chassis.py"
     assert f"default={port}," in settings.read_text()
 
 

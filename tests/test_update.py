@@ -233,9 +233,35 @@ def test_an_answer_changes_through_data_and_renders_everywhere(tmp_path: Path) -
     orders = repo / "services/orders"
     answers = yaml.safe_load((orders / ".copier-answers.yml").read_text())
     assert (answers["team"], answers["service_port"]) == ("payments", 9000)
-    assert "team: payments" in (orders / "k8s/base/kustomization.yaml").read_text()
+    assert "team: payments" in (orders / "k8s/components/metadata/kustomization.yaml").read_text()
     assert "containerPort: 9000" in (orders / "k8s/base/deployment.yaml").read_text()
+    # The platform's part of the app and its tests follow; the service's own files stay.
+    assert "default=9000," in (orders / "src/orders/chassis.py").read_text()
+    assert "== 9000" in (orders / "tests/test_chassis.py").read_text()
     assert git(repo, "status", "--porcelain", "services/billing") == ""
+
+
+def test_a_fix_to_the_platforms_part_of_the_app_reaches_a_service_that_edited_its_own(
+    tmp_path: Path,
+) -> None:
+    repo = repo_with_services(tmp_path, {"orders": []})
+    orders = repo / "services/orders"
+    with (orders / "src/orders/main.py").open("a") as main:
+        main.write('\n\n@app.get("/orders")\ndef list_orders() -> list[str]:\n    return []\n')
+    commit_all(repo, "orders' own route")
+    release(
+        repo,
+        "v0.2.0",
+        {
+            "template/src/{{module_name}}/chassis.py.jinja": (
+                '"""Liveness: the process answers. Never checks dependencies."""',
+                '"""Liveness: the process answers (fixed in v0.2.0)."""',
+            )
+        },
+    )
+    assert make(repo, "update").returncode == 0
+    assert "(fixed in v0.2.0)" in (orders / "src/orders/chassis.py").read_text()
+    assert "def list_orders()" in (orders / "src/orders/main.py").read_text()
 
 
 def test_a_hand_edited_answers_file_is_refused_with_the_supported_way(tmp_path: Path) -> None:
