@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import REPO, snapshot_repo
 from tests.platform_repo import add_service
+from tests.update_helpers import VENVS
 
 VENV = Path(sys.prefix)
 VERSIONS = {
@@ -73,7 +74,7 @@ def make(repo: Path, tools: Path, *args: str) -> subprocess.CompletedProcess[str
         "STATE": str(state),
     }
     return subprocess.run(
-        ["make", "--no-print-directory", f"VENV={VENV}", *args],
+        ["make", "--no-print-directory", *VENVS, *args],
         cwd=repo,
         env=env,
         capture_output=True,

@@ -7,8 +7,13 @@ from pathlib import Path
 from tests.conftest import REPO, git
 
 VENV = Path(sys.prefix)
-# This session's venvs stand in for the throwaway repository's own: nothing is installed.
-VENVS = (f"VENV={VENV}", f"CHECKOV_VENV={REPO / '.venv-checkov'}")
+CHECKOV_VENV = REPO / ".venv-checkov"
+# This session's venvs stand in for the throwaway repository's own: nothing is installed,
+# whatever the times of their stamps and of the clone's requirements files (-o).
+VENVS = (
+    *(f"VENV={VENV}", f"CHECKOV_VENV={CHECKOV_VENV}"),
+    *("-o", f"{VENV}/.installed", "-o", f"{CHECKOV_VENV}/.installed"),
+)
 
 
 def make(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
