@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from hooks.settings import generated_services
-from tests.conftest import REPO, git
+from tests.conftest import REPO, git, service_make
 from tests.kube import kustomize, validation_errors
 from tests.tiltfile import tiltfile_result
 
@@ -34,6 +34,21 @@ def test_each_service_renders_valid_manifests_and_a_clean_dockerfile(service: Pa
         text=True,
     )
     assert lint.returncode == 0, lint.stdout
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
+@pytest.mark.lint
+def test_each_services_code_is_ruff_clean(service: Path) -> None:
+    # Its own ruff, with its own settings: what `make lint name=<service>` runs.
+    result = service_make(service, "lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
+def test_each_services_own_tests_pass(service: Path) -> None:
+    # What `make test name=<service>` runs: its tests, in its venv, with its .env.test.
+    result = service_make(service, "test")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_root_tiltfile_loads_every_service_in_this_repository() -> None:
