@@ -28,8 +28,9 @@ def find_service(repo: Path, name: str, action: str) -> Path:
         raise HookError(f"there is no service '{name}' under {SERVICES_DIR}/; services: {known}")
     service = services[name]
     if not (service / "Makefile").is_file():
+        copier = repo.absolute() / ".venv" / "bin" / "copier"  # runs from any folder
         where = (
-            f"cd {SERVICES_DIR}/{name} && copier update --trust --defaults --skip-answered"
+            f"cd {SERVICES_DIR}/{name} && {copier} update --trust --defaults --skip-answered"
             if service.is_symlink()  # a repository of its own: `make update` skips it
             else f"make update name={name}"
         )
