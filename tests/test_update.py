@@ -233,7 +233,7 @@ def test_an_answer_changes_through_data_and_renders_everywhere(tmp_path: Path) -
     orders = repo / "services/orders"
     answers = yaml.safe_load((orders / ".copier-answers.yml").read_text())
     assert (answers["team"], answers["service_port"]) == ("payments", 9000)
-    assert "team: payments" in (orders / "k8s/base/kustomization.yaml").read_text()
+    assert "team: payments" in (orders / "k8s/components/metadata/kustomization.yaml").read_text()
     assert "containerPort: 9000" in (orders / "k8s/base/deployment.yaml").read_text()
     assert git(repo, "status", "--porcelain", "services/billing") == ""
 
