@@ -1,17 +1,18 @@
 # Thin by design: logic lives in Python under hooks/ (`python -m hooks --help`).
 # Variables reach Python through the environment, never spliced into a shell command.
 .DEFAULT_GOAL := help
-.PHONY: help service update update-check release test check lint scan lock doctor cluster \
-        cluster-down env dev down engine bench
+.PHONY: help service run test lint check scan dev down doctor env cluster cluster-down \
+        update update-check release lock engine bench
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
 cluster ?= k3d
-export name ref data args cluster context services version runs
+export name ref data args cluster context services version runs BOOTSTRAP_PYTHON
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@awk -F':.*## ' '/^##@ /{print "\n" substr($$0, 5)} \
+	    /^[a-z-]+:.*## /{printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
@@ -25,52 +26,28 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+##@ A service, on this machine (no cluster)
 service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] [data="service_port=9000 team=payments"]
 	@$(PYTHON) -m hooks new-service "$$name" --ref "$$ref" --data-list "$$data"
 
-update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD] [data="team=payments"]
-	@$(PYTHON) -m hooks update --name "$$name" --ref "$$ref" --data-list "$$data"
+run: $(VENV)/.installed ## Serve one service on 127.0.0.1 with its .env.development: name=orders
+	@$(PYTHON) -m hooks local run --name "$$name"
 
-update-check: $(VENV)/.installed ## List services behind the latest template release (non-zero if any)
-	@$(PYTHON) -m hooks update-check
+# Only the whole suite needs checkov.
+test: $(VENV)/.installed $(if $(name),,$(CHECKOV_VENV)/.installed) ## name=orders: its tests; no name: every check [args="-k manifests"]
+	@$(PYTHON) -m hooks local test --name "$$name" --args "$$args"
 
-release: $(VENV)/.installed ## Tag template version=X.Y.Z (needs its CHANGELOG.md entry)
-	@$(PYTHON) -m hooks release "$$version"
+lint: $(VENV)/.installed ## name=orders: its ruff; no name: every linter, every service
+	@$(PYTHON) -m hooks local lint --name "$$name" --args "$$args"
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Run every check (args="-k manifests" to select)
-	$(PYTHON) -m pytest $$args
-
-check: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Static checks of this repo and services/, no cluster needed
+check: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Static checks of this repo and every service, their tests included
 	$(PYTHON) -m pytest -m check $$args
-
-lint: $(VENV)/.installed ## Linters only: ruff, mypy, yamllint, shellcheck, hadolint
-	$(PYTHON) -m pytest -m lint $$args
 
 scan: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Scanners: trivy+checkov over every service and the platform, committed secrets
 	@$(PYTHON) -m hooks scan
 
-engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
-	@$(PYTHON) -m hooks engine
-
-bench: $(VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
-	$(PYTHON) -m bench $${runs:-5}
-
-lock: $(VENV)/.installed ## Re-lock the template's dependencies, or a service's [name=orders] (needs PyPI)
-	@$(PYTHON) -m hooks lock --name "$$name"
-
+##@ Every service in a local cluster, with Tilt
 CLUSTER = --cluster "$$cluster" --context "$$context"
-
-doctor: $(VENV)/.installed ## Is this machine ready for make dev? [cluster=minikube|existing context=NAME]
-	@$(PYTHON) -m hooks doctor $(CLUSTER)
-
-cluster: $(VENV)/.installed ## Create the local cluster and registry, if missing [cluster=minikube]
-	@$(PYTHON) -m hooks cluster up $(CLUSTER)
-
-cluster-down: $(VENV)/.installed ## Delete the local cluster [cluster=minikube]
-	@$(PYTHON) -m hooks cluster down $(CLUSTER)
-
-env: $(VENV)/.installed ## Create each service's missing .env.development and .env.test
-	@$(PYTHON) -m hooks env
 
 dev: $(VENV)/.installed ## doctor, cluster, env, tilt up [services="a b"] [cluster=minikube|existing context=NAME]
 	@$(PYTHON) -m hooks doctor $(CLUSTER)
@@ -80,3 +57,34 @@ dev: $(VENV)/.installed ## doctor, cluster, env, tilt up [services="a b"] [clust
 
 down: $(VENV)/.installed ## Stop what make dev started (the cluster keeps running) [cluster=... context=...]
 	@$(PYTHON) -m hooks tilt down $(CLUSTER)
+
+doctor: $(VENV)/.installed ## Is this machine ready for make dev? [cluster=minikube|existing context=NAME]
+	@$(PYTHON) -m hooks doctor $(CLUSTER)
+
+env: $(VENV)/.installed ## Create each service's missing .env.development and .env.test
+	@$(PYTHON) -m hooks env
+
+cluster: $(VENV)/.installed ## Create the local cluster and registry, if missing [cluster=minikube]
+	@$(PYTHON) -m hooks cluster up $(CLUSTER)
+
+cluster-down: $(VENV)/.installed ## Delete the local cluster [cluster=minikube]
+	@$(PYTHON) -m hooks cluster down $(CLUSTER)
+
+##@ Template maintenance and CI
+update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD] [data="team=payments"]
+	@$(PYTHON) -m hooks update --name "$$name" --ref "$$ref" --data-list "$$data"
+
+update-check: $(VENV)/.installed ## List services behind the latest template release (non-zero if any)
+	@$(PYTHON) -m hooks update-check
+
+release: $(VENV)/.installed ## Tag template version=X.Y.Z (needs its CHANGELOG.md entry)
+	@$(PYTHON) -m hooks release "$$version"
+
+lock: $(VENV)/.installed ## Re-lock the template's dependencies, or a service's [name=orders] (needs PyPI)
+	@$(PYTHON) -m hooks lock --name "$$name"
+
+engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
+	@$(PYTHON) -m hooks engine
+
+bench: $(VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
+	$(PYTHON) -m bench $${runs:-5}

@@ -43,12 +43,24 @@ def read_answers(service: Path) -> dict[str, Any]:
     return data
 
 
+def change_command(service: Path, assignment: str) -> str:
+    """The command, run from the platform root, that changes an answer of a service.
+
+    `make update` leaves a service linked from a repository of its own to that repository,
+    whose Makefile changes it there (same template version).
+    """
+    if service.is_symlink():
+        where = f"{service.parent.name}/{service.name}"
+        return f'make -C {where} update ref=:current: data="{assignment}"'
+    return f'make update name={service.name} data="{assignment}"'
+
+
 def answer(service: Path, answers: dict[str, Any], key: str, kind: type) -> Any:
     """One answer of the expected type, or an error naming the service and the key."""
     value = answers.get(key)
     if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
         raise AnswersError(
             f"{service.name}: {ANSWERS_FILE} has no valid {key} (a {kind.__name__}); "
-            f'set it with: make update name={service.name} data="{key}=..."'
+            f"set it with: {change_command(service, key + '=...')}"
         )
     return value

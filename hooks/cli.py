@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hooks.env_local_files import sync_local_env_files
 from hooks.errors import HookError
+from hooks.local_run import ACTIONS, service_make
 from hooks.pythonnames import DATA_FILE, render_data_file
 from hooks.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, generated_services
 
@@ -116,6 +117,25 @@ def _tilt(args: argparse.Namespace) -> None:
         os.execvp(command[0], command)
     except FileNotFoundError:
         raise HookError("tilt is not installed; `make doctor` says how to install it") from None
+
+
+def _local(args: argparse.Namespace) -> None:
+    """make run|test|lint: one service with name=, else (test, lint) this repository's suite."""
+    import os
+
+    if not args.name and args.action in SUITE_MARKERS:
+        pytest = [sys.executable, "-m", "pytest", *SUITE_MARKERS[args.action]]
+        os.execv(sys.executable, [*pytest, *shlex.split(args.args)])
+    command, environment = service_make(Path.cwd(), args.action, args.name)
+    sys.stdout.flush()
+    try:
+        os.execvpe(command[0], command, environment)
+    except FileNotFoundError:
+        raise HookError("make is not installed (GNU make runs each service's Makefile)") from None
+
+
+# `make test` and `make lint` without a service name: this repository's own suite.
+SUITE_MARKERS = {"test": [], "lint": ["-m", "lint"]}
 
 
 def _update(args: argparse.Namespace) -> None:
@@ -263,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     lock = commands.add_parser("lock", help="re-lock the template's dependencies, or a service's")
     lock.add_argument("--name", default="", help="a service: re-lock it from its own pins")
     lock.set_defaults(run=_lock)
+    local = commands.add_parser("local", help="run, test or lint one service here, no cluster")
+    local.add_argument("action", choices=ACTIONS)
+    local.add_argument("--name", default="", help="the service (test, lint: default the suite)")
+    local.add_argument("--args", default="", help="pytest arguments of the suite")
+    local.set_defaults(run=_local)
     new = commands.add_parser("new-service", help="generate services/<name> from the template")
     new.add_argument("name")
     new.add_argument("--ref", default="", help="template version (default: latest release)")

@@ -53,9 +53,11 @@ def settings_keys(service_dir: Path) -> set[str]:
     return keys
 
 
-def _ignored(repo: Path, paths: list[Path]) -> set[Path]:
+def _ignored(service_dir: Path, paths: list[Path]) -> set[Path]:
+    """Which paths (relative to the service) git ignores, asked in the service's folder: a
+    service linked from a repository of its own answers with that repository's rules."""
     result = subprocess.run(
-        ["git", "-C", str(repo), "check-ignore", "--no-index", *map(str, paths)],
+        ["git", "-C", str(service_dir), "check-ignore", "--no-index", *map(str, paths)],
         capture_output=True,
         text=True,
         check=False,
@@ -63,7 +65,7 @@ def _ignored(repo: Path, paths: list[Path]) -> set[Path]:
     return {Path(line) for line in result.stdout.splitlines()}
 
 
-def check_service(repo: Path, service_dir: Path) -> list[str]:
+def check_service(service_dir: Path) -> list[str]:
     """Every env-convention problem of one service, each with its fix."""
     try:
         example = read_env(service_dir / ".env.example", example=True)
@@ -82,7 +84,7 @@ def check_service(repo: Path, service_dir: Path) -> list[str]:
     ]
     for config_env in sorted((service_dir / "k8s").rglob("config.env")):
         problems += _config_env_problems(config_env, example, service_dir)
-    problems += _ignore_problems(repo, service_dir)
+    problems += _ignore_problems(service_dir)
     answers = yaml.safe_load((service_dir / ".copier-answers.yml").read_text()) or {}
     problems += [
         f"{name}: the answers file records '{key}', which looks like a secret; "
@@ -112,22 +114,21 @@ def _config_env_problems(config_env: Path, example: EnvFile, service_dir: Path) 
     return problems
 
 
-def _ignore_problems(repo: Path, service_dir: Path) -> list[str]:
+def _ignore_problems(service_dir: Path) -> list[str]:
     """Every local env file name is ignored; .env.example and config.env files are not."""
     name = service_dir.name
-    ignorable = [service_dir / f for f in MUST_BE_IGNORED]
-    tracked = [service_dir / ".env.example", *sorted((service_dir / "k8s").rglob("config.env"))]
-    ignored = _ignored(repo, [*ignorable, *tracked])
+    ignorable = [Path(f) for f in MUST_BE_IGNORED]
+    configs = sorted((service_dir / "k8s").rglob("config.env"))
+    tracked = [Path(".env.example"), *(p.relative_to(service_dir) for p in configs)]
+    ignored = _ignored(service_dir, [*ignorable, *tracked])
     problems = [
-        f"{name}: git does not ignore {p.relative_to(service_dir)}; the service's .gitignore "
+        f"{name}: git does not ignore {p}; the service's .gitignore "
         "needs '.env*', '*.env' and '*.env.*' (docs/environment.md)"
         for p in ignorable
         if p not in ignored
     ]
     problems += [
-        f"{name}: git ignores {p.relative_to(service_dir)}, which must be committed"
-        for p in tracked
-        if p in ignored
+        f"{name}: git ignores {p}, which must be committed" for p in tracked if p in ignored
     ]
     return problems
 
@@ -149,7 +150,7 @@ def local_secret_values(service_dir: Path) -> dict[str, str]:
     return found
 
 
-def check_committed_secrets(repo: Path, service_dir: Path) -> list[str]:
+def check_committed_secrets(service_dir: Path) -> list[str]:
     """No committed file (answers file included) holds a local secret value."""
     try:
         values = local_secret_values(service_dir)
@@ -157,8 +158,9 @@ def check_committed_secrets(repo: Path, service_dir: Path) -> list[str]:
         return str(error).splitlines()
     problems = []
     for value, origin in values.items():
+        # Every file of the repository holding the service (its own, for a linked one).
         hits = subprocess.run(
-            ["git", "-C", str(repo), "grep", "-l", "-F", "-e", value],
+            ["git", "-C", str(service_dir), "grep", "-l", "--full-name", "-F", "-e", value, ":/"],
             capture_output=True,
             text=True,
             check=False,
@@ -174,6 +176,6 @@ def check_all(repo: Path) -> list[str]:
     """Every service under services/."""
     problems = []
     for service in generated_services(repo):
-        problems += check_service(repo, service)
-        problems += check_committed_secrets(repo, service)
+        problems += check_service(service)
+        problems += check_committed_secrets(service)
     return problems

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from hooks.answers import AnswersError, answer, read_answers
+from hooks.answers import AnswersError, answer, change_command, read_answers
 from hooks.errors import HookError
-from hooks.settings import generated_services, load_settings
+from hooks.settings import SERVICES_DIR, generated_services, load_settings
 
 
 def taken_dev_ports(repo: Path) -> dict[int, str]:
@@ -39,8 +39,9 @@ def check_unique_dev_ports(repo: Path, ports: dict[str, int]) -> None:
         port = ports[name]
         if port in owner:
             free = free_dev_port(repo, {p: n for n, p in ports.items()})
+            change = change_command(repo / SERVICES_DIR / name, f"dev_port={free}")
             raise HookError(
                 f"services {owner[port]} and {name} both forward localhost:{port}; give {name} "
-                f'a free port: make update name={name} data="dev_port={free}"'
+                f"a free port: {change}"
             )
         owner[port] = name

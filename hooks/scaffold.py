@@ -69,8 +69,9 @@ def next_steps(destination: Path, name: str, dev_port: int) -> str:
         f"Service '{name}' is ready in {folder}.\n\n"
         "Next steps:\n"
         f"  1. Commit it:  git add {folder} && git commit -m 'Add {name} service'\n"
-        f"  2. Run it:     make dev services={name}   (live reload at http://localhost:{dev_port})\n"
-        f"  3. Test it:    see {folder}/README.md"
+        f"  2. Test it:    make test name={name}   (make run name={name}: serve it here)\n"
+        f"  3. Run it:     make dev services={name}   (live reload at http://localhost:{dev_port})\n"
+        f"  More in {folder}/README.md"
     )
 
 

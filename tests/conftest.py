@@ -121,10 +121,22 @@ def cached_venv(name: str, requirements: Path, *pip_options: str) -> Path:
     return python
 
 
-def service_venv() -> Path:
-    """A venv with the template's locked dev dependencies: what a service's tests run in."""
-    lock = REPO / "template" / "requirements-dev.lock"
+def service_venv(lock: Path = REPO / "template" / "requirements-dev.lock") -> Path:
+    """A venv with a service's locked dev dependencies (the template's by default)."""
     return cached_venv("service-venv", lock, "--require-hashes", "--no-deps")
+
+
+def service_make(service: Path, *targets: str) -> subprocess.CompletedProcess[str]:
+    """The service's own `make` targets, in the cached venv of its requirements-dev.lock."""
+    venv = service_venv(service / "requirements-dev.lock").parent.parent
+    settings = [f"VENV={venv}", "-o", f"{venv}/.installed", "args=-p no:cacheprovider"]
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(service), *targets, *settings],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(scope="session")

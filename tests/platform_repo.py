@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import snapshot_repo
+from tests.conftest import REPO, snapshot_repo
 
 
 def add_service(repo: Path, name: str, data: list[str] | None = None) -> None:
@@ -28,3 +28,14 @@ def repo_with_services(
     for name, data in services.items():
         add_service(repo, name, data)
     return repo
+
+
+def stand_in_venvs(repo: Path) -> None:
+    """The project's venvs in a clone as `make` leaves them: this session's, entry by entry,
+    with stamps of their own, so that `make` as printed installs nothing."""
+    for name, source in ((".venv", Path(sys.prefix)), (".venv-checkov", REPO / ".venv-checkov")):
+        (repo / name).mkdir()
+        for entry in source.iterdir():
+            if entry.name != ".installed":
+                (repo / name / entry.name).symlink_to(entry)
+        (repo / name / ".installed").touch()

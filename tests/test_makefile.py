@@ -1,6 +1,7 @@
 """Makefile targets with stand-in docker, k3d, minikube, kubectl, tilt and ctlptl on PATH."""
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 
 from tests.conftest import REPO, snapshot_repo
 from tests.platform_repo import add_service
+from tests.update_helpers import VENVS
 
 VENV = Path(sys.prefix)
 VERSIONS = {
@@ -73,7 +75,7 @@ def make(repo: Path, tools: Path, *args: str) -> subprocess.CompletedProcess[str
         "STATE": str(state),
     }
     return subprocess.run(
-        ["make", "--no-print-directory", f"VENV={VENV}", *args],
+        ["make", "--no-print-directory", *VENVS, *args],
         cwd=repo,
         env=env,
         capture_output=True,
@@ -87,22 +89,31 @@ def calls(repo: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
-def test_help_is_the_default_and_lists_every_target(repo: Path, tmp_path: Path) -> None:
+def help_groups(text: str) -> dict[str, list[str]]:
+    """`make help` as {heading: [target, ...]}, in order ('' for the lines before a heading)."""
+    groups: dict[str, list[str]] = {"": []}
+    heading = ""
+    for line in text.splitlines():
+        if line.startswith("  make "):
+            groups[heading].append(line.split()[1])
+        elif line.strip():
+            heading = line.strip()
+            groups[heading] = []
+    return groups
+
+
+def test_help_is_the_default_and_groups_every_target(repo: Path, tmp_path: Path) -> None:
     result = make(repo, stand_ins(tmp_path / "bin"))
-    targets = [line.split()[1] for line in result.stdout.splitlines()]
-    assert targets[0] == "help"
-    assert {
-        "service",
-        "test",
-        "check",
-        "lint",
-        "doctor",
-        "cluster",
-        "cluster-down",
-        "env",
-        "dev",
-        "down",
-    } <= set(targets)
+    groups = help_groups(result.stdout)
+    assert groups.pop("") == ["help"]
+    headings = list(groups)
+    # What a service developer types every day comes first; maintainers' and CI's last.
+    assert {"service", "run", "test", "lint"} <= set(groups[headings[0]])
+    assert {"dev", "down", "doctor", "env"} <= set(groups[headings[1]])
+    assert {"engine", "lock", "bench", "release"} <= set(groups[headings[-1]])
+    listed = [target for targets in groups.values() for target in targets]
+    defined = re.findall(r"^([a-z-]+):", (repo / "Makefile").read_text(), re.MULTILINE)
+    assert sorted(listed) == sorted(set(defined) - {"help"})
 
 
 def test_make_dev_runs_doctor_cluster_env_then_tilt_up(repo: Path, tmp_path: Path) -> None:

@@ -1,0 +1,52 @@
+"""`make run|test|lint name=<service>`: one service on this machine, without a cluster.
+
+The service's own Makefile does the work (its venv from requirements-dev.lock, the env file,
+the command), so a service in a repository of its own runs the same way. From the platform
+root the env files are first made and checked with the platform's parser (`make env`), and
+the service's make runs on its own: none of the root's make variables reach it.
+"""
+
+import os
+from pathlib import Path
+
+from hooks.env_local_files import sync_local_env_files
+from hooks.errors import HookError
+from hooks.settings import SERVICES_DIR, generated_services
+
+ACTIONS = ("run", "test", "lint")
+# The root make's own settings (its VENV is the platform's tools, not the service's venv).
+ROOT_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "VENV")
+
+
+def find_service(repo: Path, name: str, action: str) -> Path:
+    """The folder of service `name` under services/ (a link to its own repository included)."""
+    services = {path.name: path for path in generated_services(repo)}
+    known = ", ".join(services) or "none yet (make service name=orders)"
+    if not name:
+        raise HookError(f"which service? make {action} name=<service>; services: {known}")
+    if name not in services:
+        raise HookError(f"there is no service '{name}' under {SERVICES_DIR}/; services: {known}")
+    service = services[name]
+    if not (service / "Makefile").is_file():
+        copier = repo.absolute() / ".venv" / "bin" / "copier"  # runs from any folder
+        where = (
+            f"cd {SERVICES_DIR}/{name} && {copier} update --trust --defaults --skip-answered"
+            if service.is_symlink()  # a repository of its own: `make update` skips it
+            else f"make update name={name}"
+        )
+        raise HookError(
+            f"{SERVICES_DIR}/{name} has no Makefile yet (newer template versions bring it): {where}"
+        )
+    return service
+
+
+def service_make(repo: Path, action: str, name: str) -> tuple[list[str], dict[str, str]]:
+    """The make command and environment that run `action` in the service's own folder."""
+    if action not in ACTIONS:
+        raise HookError(f"unknown action '{action}'; one of: {', '.join(ACTIONS)}")
+    service = find_service(repo, name, action)
+    if action != "lint":
+        for line in sync_local_env_files(service):  # creates missing files, checks both
+            print(line)
+    environment = {k: v for k, v in os.environ.items() if k not in ROOT_MAKE_VARIABLES}
+    return ["make", "--no-print-directory", "-C", str(service), action], environment
