@@ -26,7 +26,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	touch $@
 
 service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] [data="service_port=9000 team=payments"]
-	@$(PYTHON) -m hooks new-service "$$name" --ref "$$ref" --data-list "$$data"
+	@$(PYTHON) -m hooks new-service --ref "$$ref" --data-list "$$data" -- "$$name"
 
 update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD] [data="team=payments"]
 	@$(PYTHON) -m hooks update --name "$$name" --ref "$$ref" --data-list "$$data"
