@@ -28,7 +28,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 ##@ A service, on this machine (no cluster)
 service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] [data="service_port=9000 team=payments"]
-	@$(PYTHON) -m hooks new-service "$$name" --ref "$$ref" --data-list "$$data"
+	@$(PYTHON) -m hooks new-service --ref "$$ref" --data-list "$$data" -- "$$name"
 
 run: $(VENV)/.installed ## Serve one service on 127.0.0.1 with its .env.development: name=orders
 	@$(PYTHON) -m hooks local run --name "$$name"

@@ -181,12 +181,10 @@ def _migrate(args: argparse.Namespace) -> None:
 
 def _engine(args: argparse.Namespace) -> None:
     from hooks import engine
-    from hooks.scaffold import questions
+    from hooks.settings import load_settings
 
     print(engine.ensure_engine(Path(".cache") / "dockerd.log"))
-    # Each choice reads "3.13 (python:3.13-slim-trixie)": the version and its base image.
-    for label, version in questions(Path.cwd())["python_version"]["choices"].items():
-        image = label.split("(")[1].rstrip(")")
+    for version, image in load_settings(Path.cwd())["python_images"].items():
         _, how = engine.ensure_base_image(image, version)
         print(f"{image}: {how}")
 
@@ -305,6 +303,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: what was under way was put back as it was", file=sys.stderr)
+        print("interrupted: nothing half-done was left behind", file=sys.stderr)
         return 130
     return 0

@@ -17,7 +17,7 @@ import yaml
 from hooks.answers import answer, answers_path, read_answers
 from hooks.devmanifests import render_dev_manifests
 from hooks.errors import HookError
-from hooks.kube import kustomize
+from hooks.kube import kustomize, manifest_stream
 from hooks.ports import check_unique_dev_ports
 from hooks.settings import generated_services, load_settings
 
@@ -41,7 +41,7 @@ def platform_objects(repo: Path, namespaces: list[str]) -> tuple[str, list[str]]
                 metadata["namespace"] = namespace
                 selectors.append(f"{metadata['name']}:{document['kind'].lower()}:{namespace}")
             documents.append(document)
-    return yaml.safe_dump_all(documents, sort_keys=False), selectors
+    return manifest_stream(documents), selectors
 
 
 def select(services: dict[str, Path], selection: list[str]) -> list[str]:

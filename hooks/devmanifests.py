@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from hooks.env_parser import local_secret_keys, read_env
-from hooks.kube import kustomize
+from hooks.kube import kustomize, manifest_stream
 
 
 def _suffixed(name: str, data: dict[str, str]) -> str:
@@ -64,4 +64,4 @@ def dev_manifests(service_dir: Path) -> list[dict[str, Any]]:
 
 def render_dev_manifests(service_dir: Path) -> str:
     """The YAML stream Tilt's k8s_yaml() takes."""
-    return yaml.safe_dump_all(dev_manifests(service_dir), sort_keys=False)
+    return manifest_stream(dev_manifests(service_dir))

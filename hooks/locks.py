@@ -15,12 +15,13 @@ import tomllib
 from pathlib import Path
 
 import copier
+from packaging.version import Version
 
 from hooks.errors import HookError
 from hooks.gitrepo import git
+from hooks.settings import load_settings
 
 LOCKS = {"requirements.lock": [], "requirements-dev.lock": ["--group", "dev"]}
-OLDEST_PYTHON = "3.11"  # the oldest python_version choice; --universal covers the rest
 TEMPLATE_DIR = "template"  # copier.yml's _subdirectory
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
 
@@ -46,6 +47,11 @@ def _uv_compile(project: Path, python: str, extra: list[str], target: Path) -> N
         raise HookError(f"uv could not lock {target} (it needs PyPI): {result.stderr.strip()}")
 
 
+def oldest_python(repo: Path) -> str:
+    """The oldest Python a service may use: --universal locks cover it and every newer one."""
+    return str(min(load_settings(repo)["python_images"], key=Version))
+
+
 def compile_template_locks(repo: Path) -> list[Path]:
     """Render pyproject.toml with default answers, then lock each file from it."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -60,7 +66,7 @@ def compile_template_locks(repo: Path) -> list[Path]:
             quiet=True,
         )
         for name, extra in LOCKS.items():
-            _uv_compile(service, OLDEST_PYTHON, extra, repo / TEMPLATE_DIR / name)
+            _uv_compile(service, oldest_python(repo), extra, repo / TEMPLATE_DIR / name)
     return [repo / TEMPLATE_DIR / name for name in LOCKS]
 
 

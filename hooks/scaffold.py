@@ -1,5 +1,6 @@
 """`make service`: generate services/<name> from a template version that exists in git."""
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from hooks.answers import read_answers
 from hooks.errors import HookError
 from hooks.gitrepo import require_repository
 from hooks.ports import free_dev_port, taken_dev_ports
-from hooks.session import exclusive, signals_blocked
+from hooks.session import exclusive, ignore_interruptions, signals_blocked
 from hooks.settings import SERVICES_DIR, load_settings
 from hooks.versions import template_version
 
@@ -32,14 +33,20 @@ def parse_data(repo: Path, pairs: list[str]) -> dict[str, str]:
     Copier would silently ignore a misspelt question and report a bad int without its name.
     """
     asked = questions(repo)
-    data = {}
+    data: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise HookError(f"answer '{pair}' is not KEY=VALUE; for example service_port=9000")
         if key not in asked:
             raise HookError(f"there is no question '{key}'; the questions are: {', '.join(asked)}")
-        if asked[key].get("type") == "int" and not value.isdigit():
+        if key in data:
+            raise HookError(f"{key} is given twice; keep one {key}=... answer")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as surrogates
+            raise HookError(f"{key} is not valid UTF-8 text; type it again") from None
+        if asked[key].get("type") == "int" and not re.fullmatch(r"[0-9]{1,6}", value):
             raise HookError(
                 f"{key} must be a whole number, for example {asked[key]['default']}; got '{value}'"
             )
@@ -110,5 +117,6 @@ def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = N
         with signals_blocked():
             destination.parent.mkdir(exist_ok=True)
             staging.rename(destination)
+            ignore_interruptions()  # the service is whole: what is left is cleanup
     print(next_steps(destination, name, int(read_answers(destination)["dev_port"])))
     return destination

@@ -39,6 +39,12 @@ def signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def ignore_interruptions() -> None:
+    """From here on Ctrl-C and SIGTERM are dropped, those already pending included."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
+
+
 @contextmanager
 def _locked(repo: Path, what: str) -> Iterator[None]:
     with git_path(repo, LOCK_NAME).open("a+") as handle:
@@ -65,17 +71,18 @@ def exclusive(repo: Path, what: str) -> Iterator[Path]:
     """Hold the repository's lock for `what`; yield a scratch folder that copier uses as
     its temp dir, removed on the way out (Ctrl-C and SIGTERM included)."""
     with _locked(repo, what):
-        # Holding the lock, no other run can own what an interrupted run left here.
-        shutil.rmtree(repo / SCRATCH, ignore_errors=True)
-        (repo / SCRATCH).mkdir(parents=True)
-        scratch = Path(tempfile.mkdtemp(dir=repo / SCRATCH))
         previous_handler = signal.signal(signal.SIGTERM, _interrupt)
         previous_tempdir = tempfile.tempdir
-        tempfile.tempdir = str(scratch)  # copier's clones and old/new copies land here
         try:
+            # Holding the lock, no other run can own what an interrupted run left here.
+            shutil.rmtree(repo / SCRATCH, ignore_errors=True)
+            (repo / SCRATCH).mkdir(parents=True)
+            scratch = Path(tempfile.mkdtemp(dir=repo / SCRATCH))
+            tempfile.tempdir = str(scratch)  # copier's clones and old/new copies land here
             yield scratch
         finally:
             with signals_blocked():
                 tempfile.tempdir = previous_tempdir
-                signal.signal(signal.SIGTERM, previous_handler)
+                if signal.getsignal(signal.SIGTERM) == _interrupt:
+                    signal.signal(signal.SIGTERM, previous_handler)
                 shutil.rmtree(repo / SCRATCH, ignore_errors=True)

@@ -89,6 +89,14 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def plain_template(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template without git: copier renders it in place instead of cloning per copy."""
+    plain = tmp_path_factory.mktemp("plain") / "template"
+    shutil.copytree(template_repo, plain, ignore=shutil.ignore_patterns(".git"))
+    return plain
+
+
+@pytest.fixture(scope="session")
 def rendered_services(template_repo: Path, copie_session: Any) -> dict[str, Path]:
     """Every case of the answer matrix, rendered once per session with pytest-copie."""
     services = {}

@@ -304,7 +304,7 @@ async def sigterm_under_load(
         while time.monotonic() < deadline:
             try:
                 client = await Client.open(port)
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, ConnectionResetError):  # the listener had closed
                 drain.refused += 1
                 return
             # Opened before the signal, it was accepted; after it, its first answer says so.

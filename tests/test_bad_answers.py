@@ -1,5 +1,6 @@
 """Bad input: a message that says what is wrong and how to fix it, and nothing left behind."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,17 @@ BAD_ANSWERS = [
     ("orders", ["description=two\nlines"], "must be one line of printable text"),
     ("orders", ["python_version=2.7"], "python_version"),
     ("orders", ["service_port"], "is not KEY=VALUE; for example service_port=9000"),
+    ("import", [], "is a Python keyword, which cannot name the service's package"),
+    ("class", [], "is a Python keyword"),
+    ("as", [], "is a Python keyword"),
+    ("-h", [], "service name '-h' must start with a letter"),
+    ("orders", ["service_port=9000", "service_port=9001"], "service_port is given twice"),
+    ("orders", ["service_port=\u00b2"], "service_port must be a whole number"),
+    ("orders", ["dev_port=10350"], "dev_port 10350 is taken by Tilt's UI; use a free one"),
+    *[
+        ("orders", [f"description=a{mark}b"], "must be one line of printable text")
+        for mark in ("\u200e", "\u200f", "\u061c", "\u200b", "\ufeff")
+    ],
 ]
 
 
@@ -47,7 +59,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def new_service(repo: Path, name: str, *data: str) -> subprocess.CompletedProcess[str]:
     arguments = [arg for pair in data for arg in ("--data", pair)]
     return subprocess.run(
-        [sys.executable, "-m", "hooks", "new-service", name, *arguments],
+        [sys.executable, "-m", "hooks", "new-service", *arguments, "--", name],
         cwd=repo,
         capture_output=True,
         text=True,
@@ -83,3 +95,27 @@ def test_an_existing_service_folder_is_never_overwritten(repo: Path) -> None:
     finally:
         (existing / "keep.txt").unlink()
         existing.rmdir()
+
+
+def test_a_dev_port_another_service_holds_is_refused_naming_it(repo: Path) -> None:
+    assert new_service(repo, "holder").returncode == 0
+    try:
+        result = new_service(repo, "orders", "dev_port=18000")
+        assert result.returncode == 1
+        assert "dev_port 18000 is taken by service holder; use a free one, for example 18001" in (
+            result.stderr
+        )
+    finally:
+        shutil.rmtree(repo / "services" / "holder")
+
+
+def test_an_answer_that_is_not_utf8_is_refused_without_a_traceback(repo: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hooks", "new-service", "--data", b"description=caf\xe9", "orders"],
+        cwd=repo,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    assert b"description is not valid UTF-8 text" in result.stderr
+    assert b"Traceback" not in result.stderr

@@ -431,11 +431,11 @@ def test_a_service_that_never_becomes_ready_fails_tilt_ci_with_its_reason(
     [port] = free_ports(1)
     add_service(broken, "broken", [f"dev_port={port}"])
     edit(
-        broken / "services/broken/src/broken/main.py",
-        "    if not app.state.ready:",
-        "    if True:  # never ready",
+        broken / "services/broken/src/broken/chassis.py",
+        "        if not app.state.ready:",
+        "        if True:  # never ready",
     )
-    result = tilt_ci(live_cluster, broken, "broken", timeout="60s")
+    result = tilt_ci(live_cluster, broken, "broken", timeout="45s")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in output

@@ -1,6 +1,5 @@
 """Hostile answers: refused with a clear message, or rendered faithfully; never executed."""
 
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -58,14 +57,6 @@ HOSTILE = st.one_of(
     st.text(min_size=150, max_size=400),
 )
 FREE_TEXT = ["service_name", "description", "team", "namespace"]
-
-
-@pytest.fixture(scope="session")
-def plain_template(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The template without git: copier renders it in place instead of cloning per copy."""
-    plain = tmp_path_factory.mktemp("plain") / "template"
-    shutil.copytree(template_repo, plain, ignore=shutil.ignore_patterns(".git"))
-    return plain
 
 
 def render(template: Path, destination: Path, key: str, value: str) -> Exception | None:

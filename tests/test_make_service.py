@@ -1,13 +1,20 @@
 """`make service`: generates from a version that exists in git, so every service can update."""
 
+import os
+import pty
+import select
+import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import git, snapshot_repo
-from tests.update_helpers import VENV, make
+from tests.update_helpers import VENV, VENVS, make
 
 
 def recorded_commit(service: Path) -> str:
@@ -94,3 +101,81 @@ def test_a_second_service_right_after_the_first_needs_no_release_and_no_commit(
     head = git(repo, "rev-parse", "HEAD")
     for name in ("alpha", "beta"):
         assert git(repo, "rev-parse", recorded_commit(repo / "services" / name)) == head
+
+
+def files_of(service: Path) -> set[str]:
+    """A service's files, with its name taken out."""
+    return {str(p.relative_to(service)).replace(service.name, "NAME") for p in service.rglob("*")}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_make_service_leaves_a_whole_service_or_nothing(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    repo = snapshot_repo(tmp_path / "repo")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    clean = git(repo, "status", "--porcelain", "--untracked-files=all")
+    started = time.monotonic()
+    assert make(repo, "service", "name=probe").returncode == 0
+    duration = time.monotonic() - started
+    whole = files_of(repo / "services" / "probe")
+    shutil.rmtree(repo / "services" / "probe")
+    outcomes = []
+    for step in range(8):  # signals spread over the whole run, copier's task included
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", *VENVS, "service", "name=orders"],
+            cwd=repo,
+            env={**os.environ, "TMPDIR": str(tmpdir)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        time.sleep(duration * (step + 0.5) / 8)
+        os.killpg(process.pid, sig)
+        process.communicate(timeout=60)
+        service = repo / "services" / "orders"
+        outcomes.append(service.exists())
+        if service.exists():  # finished before the signal, or it came after the last step
+            assert files_of(service) == whole
+            shutil.rmtree(service)
+        assert list(tmpdir.iterdir()) == [] and not (repo / ".cache" / "scratch").exists()
+        assert git(repo, "status", "--porcelain", "--untracked-files=all") == clean
+    assert not all(outcomes)  # most signals landed while it ran
+
+
+def test_ctrl_c_at_a_prompt_ends_with_one_line(tmp_path: Path) -> None:
+    repo = snapshot_repo(tmp_path)
+    main, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hooks", "new-service", "orders"],
+        cwd=repo,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    shown = b""
+    deadline = time.monotonic() + 60
+    while b"description" not in shown.lower() and time.monotonic() < deadline:
+        if select.select([main], [], [], 1)[0]:
+            shown += os.read(main, 4096)
+    os.write(main, b"\x03")  # Ctrl-C, as the terminal sends it
+    while True:
+        try:
+            chunk = os.read(main, 4096) if select.select([main], [], [], 10)[0] else b""
+        except OSError:  # the process closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        shown += chunk
+    process.wait(timeout=30)
+    os.close(main)
+    text = shown.decode(errors="replace")
+    assert process.returncode == 130
+    assert "Traceback" not in text
+    assert text.strip().splitlines()[-1].endswith("interrupted: nothing half-done was left behind")
+    assert not (repo / "services" / "orders").exists()

@@ -7,36 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hooks.devmanifests import render_dev_manifests
-from tests.tiltfile import Resource, TiltfileError, tiltfile_result
-
-DRIVER = """
-allow_k8s_contexts(k8s_context())
-load_dynamic({fragment!r})['register'](
-    service_dir={service_dir!r},
-    manifests=str(read_file({manifests!r})),
-    local_port={local_port},
-    labels=['team-label'],
-    resource_deps=[],
-)
-"""
-
-
-def load(service: Path, local_port: int = 18123) -> Resource:
-    """Load the fragment through load_dynamic, then register(), as the root Tiltfile does."""
-    manifests = service.parent / f"{service.name}.dev.yaml"
-    manifests.write_text(render_dev_manifests(service))
-    driver = service.parent / f"Tiltfile.{service.name}"
-    driver.write_text(
-        DRIVER.format(
-            fragment=str(service / "Tiltfile"),
-            service_dir=str(service),
-            manifests=str(manifests),
-            local_port=local_port,
-        )
-    )
-    result = tiltfile_result(service.parent, tiltfile=driver.name)
-    return result.resources[answers(service)["service_name"]]
+from tests.tiltfile import TiltfileError, load_fragment, tiltfile_result
 
 
 def answers(service: Path) -> dict[str, Any]:
@@ -44,7 +15,7 @@ def answers(service: Path) -> dict[str, Any]:
 
 
 def test_the_image_built_is_the_image_deployed(service: Path) -> None:
-    resource = load(service)
+    resource = load_fragment(service)
     [image] = resource.images
     [deployment] = [o for o in resource.objects if o["kind"] == "Deployment"]
     [container] = deployment["spec"]["template"]["spec"]["containers"]
@@ -54,7 +25,7 @@ def test_the_image_built_is_the_image_deployed(service: Path) -> None:
 
 
 def test_it_builds_the_dev_target_from_the_service_folder_only(service: Path) -> None:
-    [image] = load(service).images
+    [image] = load_fragment(service).images
     build = image["BuildDetails"]
     assert (build["context"], build["target"]) == (str(service), "dev")
     assert build["dockerfileContents"] == (service / "Dockerfile").read_text()
@@ -66,7 +37,7 @@ def test_it_builds_the_dev_target_from_the_service_folder_only(service: Path) ->
 def test_live_update_syncs_source_reinstalls_deps_and_falls_back_on_dockerfile(
     service: Path,
 ) -> None:
-    [image] = load(service).images
+    [image] = load_fragment(service).images
     spec = image["LiveUpdateSpec"]
     base = Path(spec["basePath"])
     assert [base / p for p in spec["stopPaths"]] == [service / "Dockerfile"]
@@ -79,7 +50,7 @@ def test_live_update_syncs_source_reinstalls_deps_and_falls_back_on_dockerfile(
 
 
 def test_it_forwards_the_local_port_and_groups_every_object(service: Path) -> None:
-    resource = load(service, local_port=18123)
+    resource = load_fragment(service, local_port=18123)
     given = answers(service)
     [forward] = resource.forwards
     assert (forward["localPort"], forward["containerPort"]) == (18123, given["service_port"])

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from hooks.devmanifests import render_dev_manifests
+
 TILT = os.environ.get("TILT") or shutil.which("tilt")
 
 
@@ -126,3 +128,32 @@ def tiltfile_result(
         raise TiltfileError(result.stderr)
     assert result.returncode == 0, result.stderr
     return TiltResult(json.loads(result.stdout), result.stderr)
+
+
+DRIVER = """
+allow_k8s_contexts(k8s_context())
+load_dynamic({fragment!r})['register'](
+    service_dir={service_dir!r},
+    manifests=str(read_file({manifests!r})),
+    local_port={local_port},
+    labels=['team-label'],
+    resource_deps=[],
+)
+"""
+
+
+def load_fragment(service: Path, local_port: int = 18123) -> Resource:
+    """Load the fragment through load_dynamic, then register(), as the root Tiltfile does."""
+    manifests = service.parent / f"{service.name}.dev.yaml"
+    manifests.write_text(render_dev_manifests(service))
+    driver = service.parent / f"Tiltfile.{service.name}"
+    driver.write_text(
+        DRIVER.format(
+            fragment=str(service / "Tiltfile"),
+            service_dir=str(service),
+            manifests=str(manifests),
+            local_port=local_port,
+        )
+    )
+    [resource] = tiltfile_result(service.parent, tiltfile=driver.name).resources.values()
+    return resource
