@@ -1,3 +1,0 @@
-"""The hello service."""
-
-__version__ = "0.1.0"
