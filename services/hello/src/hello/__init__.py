@@ -1,0 +1,3 @@
+"""The hello service."""
+
+__version__ = "0.1.0"
