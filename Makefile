@@ -84,7 +84,7 @@ lock: $(VENV)/.installed ## Re-lock the template's dependencies, or a service's 
 	@$(PYTHON) -m hooks lock --name "$$name"
 
 engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
-	@$(PYTHON) -m hooks engine
+	@$(PYTHON) -m tests.engine
 
 bench: $(VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
 	$(PYTHON) -m bench $${runs:-5}

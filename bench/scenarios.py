@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Series, percentile, timed
-from hooks.engine import docker, engine_answers
-from tests.conftest import git, service_venv, snapshot_repo
 from tests.containers import PodSpec, free_port, get, image_bytes, running, wait_until
+from tests.engine import docker, engine_answers
+from tests.helpers import add_service, git, service_venv, snapshot_repo
 from tests.kube import by_kind, kustomize, quantity
 from tests.load import (
     MIB,
@@ -24,7 +24,6 @@ from tests.load import (
     throughput,
 )
 from tests.load import run as drive
-from tests.platform_repo import add_service
 from tests.tiltfile import tiltfile_result
 
 VENV = Path(sys.prefix)

@@ -1,9 +1,7 @@
 """Fixtures: an isolated machine, the template as a clean git repo, rendered services."""
 
-import hashlib
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +9,7 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CACHE = REPO / ".cache"
-BIN = Path(sys.executable).parent
+from tests.helpers import BIN, CACHE, service_venv, snapshot_repo
 
 # The answer matrix every rendered-service check runs over.
 MATRIX: dict[str, dict[str, Any]] = {
@@ -28,36 +24,6 @@ MATRIX: dict[str, dict[str, Any]] = {
     },
     "longest-name": {"service_name": "a" + "b" * 38 + "z", "python_version": "3.11"},
 }
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in repo; fail the test with git's message if it fails."""
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
-    assert result.returncode == 0, f"git {args}: {result.stderr}"
-    return result.stdout
-
-
-def snapshot_repo(destination: Path, tag: str | None = None) -> Path:
-    """The working tree (tracked and untracked, not ignored, without generated services) as a
-    fresh one-commit repository.
-
-    Tests never depend on this repository's own history, tags or dirty state.
-    """
-    files = git(REPO, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
-    for name in filter(None, files):
-        if name.startswith("services/") and name.count("/") > 1:
-            continue  # generated services record commits that exist only in this repo
-        source = REPO / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    git(destination, "init", "-q", "-b", "main")
-    git(destination, "add", "-A")
-    git(destination, "commit", "-qm", "template snapshot")
-    if tag:
-        git(destination, "tag", tag)
-    return destination
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -113,40 +79,6 @@ def service(request: pytest.FixtureRequest, rendered_services: dict[str, Path]) 
     return rendered_services[request.param]
 
 
-def cached_venv(name: str, requirements: Path, *pip_options: str) -> Path:
-    """The python of a venv with `requirements` installed, reused while they are unchanged."""
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
-    venv = CACHE / f"{name}-{digest}"
-    python = venv / "bin" / "python"
-    if not (venv / ".complete").exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *pip_options, "-r", str(requirements)],
-            check=True,
-        )
-        (venv / ".complete").touch()
-    return python
-
-
-def service_venv(lock: Path = REPO / "template" / "requirements-dev.lock") -> Path:
-    """A venv with a service's locked dev dependencies (the template's by default)."""
-    return cached_venv("service-venv", lock, "--require-hashes", "--no-deps")
-
-
-def service_make(service: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    """The service's own `make` targets, in the cached venv of its requirements-dev.lock."""
-    venv = service_venv(service / "requirements-dev.lock").parent.parent
-    settings = [f"VENV={venv}", "-o", f"{venv}/.installed", "args=-p no:cacheprovider"]
-    return subprocess.run(
-        ["make", "--no-print-directory", "-C", str(service), *targets, *settings],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 @pytest.fixture(scope="session")
 def service_python() -> Path:
     """A venv with the template's locked dev dependencies (service_venv)."""
@@ -156,7 +88,7 @@ def service_python() -> Path:
 @pytest.fixture(scope="session")
 def engine() -> None:
     """A Docker engine: skipped without one, except in CI, where that is a failure."""
-    from hooks.engine import engine_answers
+    from tests.engine import engine_answers
 
     if not engine_answers():
         message = "no Docker engine answers: run `make engine`"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hooks.engine import docker
+from tests.engine import docker
 from tests.kube import by_kind, kustomize, quantity
 from tests.load import MIB, peak_rss_mib
 

@@ -10,7 +10,7 @@ import kubernetes_validate
 import yaml
 
 import hooks.kube
-from tests.conftest import REPO, cached_venv
+from tests.helpers import REPO, cached_venv
 
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 

@@ -8,8 +8,11 @@ k3d or minikube cluster. Everything is read at import, before the test machine i
 
 import json
 import os
+import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ import yaml
 
 from hooks.kube import KUBECTL
 from hooks.settings import CREATED_CLUSTERS, kube_context, load_settings
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.tiltfile import TILT
 
 KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
@@ -60,6 +63,46 @@ class LiveCluster:
     def get(self, *args: str) -> Any:
         """`kubectl get ... -o json`, parsed."""
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+
+    def ci(
+        self, repo: Path, *services: str, timeout: str = "10m"
+    ) -> subprocess.CompletedProcess[str]:
+        """`tilt ci` of the root Tiltfile in `repo`, in this cluster's context."""
+        [port] = free_ports(1)
+        return subprocess.run(
+            [
+                self.tilt,
+                "ci",
+                "--context",
+                self.context,
+                "--port",
+                str(port),
+                "--timeout",
+                timeout,
+                "--",
+                *services,
+            ],
+            cwd=repo,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def down(self, repo: Path) -> None:
+        """`tilt down` of the root Tiltfile in `repo`, namespaces included."""
+        subprocess.run(
+            [self.tilt, "down", "--context", self.context, "--delete-namespaces"],
+            cwd=repo,
+            env=self.env(),
+            capture_output=True,
+            check=False,
+        )
+
+    def pods(self, namespace: str, service: str) -> list[dict[str, Any]]:
+        """The live pods of a service."""
+        found = self.get("pods", "-n", namespace, "-l", f"app.kubernetes.io/name={service}")
+        return [p for p in found["items"] if not p["metadata"].get("deletionTimestamp")]
 
     def registry(self) -> str:
         """The registry host the cluster announces (KEP-1755), as Tilt reads it."""
@@ -111,3 +154,27 @@ def wait_for(condition: Callable[[], Any], seconds: float, what: str) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {seconds:.0f} s")
         time.sleep(0.1)
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def http_get(port: int, path: str) -> tuple[int, str]:
+    """GET through Tilt's port-forward on 127.0.0.1."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()

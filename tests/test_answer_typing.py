@@ -20,6 +20,7 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from hooks.env_parser import read_env
+from tests.helpers import render
 from tests.kube import kustomize, validation_errors
 from tests.tiltfile import load_fragment
 
@@ -49,21 +50,6 @@ IDS = [row["service_name"] for row in ROWS]
 
 def module(answers: dict[str, str]) -> str:
     return answers["service_name"].replace("-", "_")
-
-
-def render(template: Path, destination: Path, answers: dict[str, str]) -> Path:
-    import copier
-
-    copier.run_copy(
-        str(template),
-        str(destination),
-        data=answers,
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        quiet=True,
-    )
-    return destination
 
 
 def scalars(value: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, snapshot_repo
+from tests.helpers import add_service, git, snapshot_repo
 
 # (name, extra answers, what the message must say)
 BAD_ANSWERS = [
@@ -26,7 +26,8 @@ BAD_ANSWERS = [
     ("../evil", [], "is a path; give just a name"),
     ("orders", ["service_port=80"], "port 80 is out of range; use an unprivileged port"),
     ("orders", ["service_port=70000"], "port 70000 is out of range"),
-    ("orders", ["service_port=http"], "service_port must be a whole number, for example 8000"),
+    ("orders", ["service_port=http"], "service_port 'http' is not a whole number; use a port"),
+    ("orders", ["dev_port=abc"], "dev_port 'abc' is not a whole number"),
     ("orders", ["service-port=9000"], "there is no question 'service-port'; the questions are"),
     ("orders", ["namespace=Bad_NS"], "namespace 'Bad_NS' is not a DNS-1123 label"),
     ("orders", ["namespace=" + "n" * 64], "is not a DNS-1123 label; use 1-63"),
@@ -42,7 +43,7 @@ BAD_ANSWERS = [
     ("as", [], "is a Python keyword"),
     ("-h", [], "service name '-h' must start with a letter"),
     ("orders", ["service_port=9000", "service_port=9001"], "service_port is given twice"),
-    ("orders", ["service_port=\u00b2"], "service_port must be a whole number"),
+    ("orders", ["service_port=\u00b2"], "is not a whole number"),
     ("orders", ["dev_port=10350"], "dev_port 10350 is taken by Tilt's UI; use a free one"),
     *[
         ("orders", [f"description=a{mark}b"], "must be one line of printable text")
@@ -56,17 +57,6 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_repo(tmp_path_factory.mktemp("repo"))
 
 
-def new_service(repo: Path, name: str, *data: str) -> subprocess.CompletedProcess[str]:
-    arguments = [arg for pair in data for arg in ("--data", pair)]
-    return subprocess.run(
-        [sys.executable, "-m", "hooks", "new-service", *arguments, "--", name],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     BAD_ANSWERS,
@@ -75,7 +65,7 @@ def new_service(repo: Path, name: str, *data: str) -> subprocess.CompletedProces
 def test_a_bad_answer_is_refused_clearly_and_leaves_nothing(
     repo: Path, name: str, data: list[str], message: str
 ) -> None:
-    result = new_service(repo, name, *data)
+    result = add_service(repo, name, [*data], check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     assert message in result.stderr
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
@@ -88,7 +78,7 @@ def test_an_existing_service_folder_is_never_overwritten(repo: Path) -> None:
     existing.mkdir(parents=True)
     (existing / "keep.txt").write_text("mine")
     try:
-        result = new_service(repo, "orders")
+        result = add_service(repo, "orders", check=False)
         assert result.returncode == 1
         assert "services/orders already exists; pick another name" in result.stderr
         assert sorted(p.name for p in existing.iterdir()) == ["keep.txt"]
@@ -98,9 +88,9 @@ def test_an_existing_service_folder_is_never_overwritten(repo: Path) -> None:
 
 
 def test_a_dev_port_another_service_holds_is_refused_naming_it(repo: Path) -> None:
-    assert new_service(repo, "holder").returncode == 0
+    assert add_service(repo, "holder", check=False).returncode == 0
     try:
-        result = new_service(repo, "orders", "dev_port=18000")
+        result = add_service(repo, "orders", ["dev_port=18000"], check=False)
         assert result.returncode == 1
         assert "dev_port 18000 is taken by service holder; use a free one, for example 18001" in (
             result.stderr

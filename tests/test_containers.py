@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from hooks.engine import docker, docker_client, ensure_base_image
-from tests.conftest import CACHE
+from hooks.errors import HookError
 from tests.containers import (
     PodSpec,
     container_peak_rss_mib,
@@ -23,6 +22,8 @@ from tests.containers import (
     running,
     wait_until,
 )
+from tests.engine import docker, docker_client, ensure_base_image
+from tests.helpers import CACHE
 from tests.load import (
     check_bodies_are_bounded,
     check_drain,
@@ -59,7 +60,10 @@ def built(engine: None, rendered_services: dict[str, Path]) -> dict[str, Built]:
     for case, service in rendered_services.items():
         base = DockerfileParser(path=str(service / "Dockerfile")).parent_images[0]
         version = base.split(":")[1].split("-")[0]
-        usable, how = ensure_base_image(base, version)
+        try:
+            usable, how = ensure_base_image(base, version)
+        except HookError as error:  # one line per case, not a traceback per test
+            usable, how = False, f"no {base} here ({error}); `make engine` makes one"
         if not usable:
             result[case] = Built(case, service, not_exercised=how)
             continue

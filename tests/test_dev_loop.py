@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,12 +23,11 @@ from typing import Any
 import pytest
 import yaml
 
-from hooks.engine import ensure_base_image
+from hooks.answers import read_answers
 from hooks.kube import kustomize
-from tests.conftest import CACHE, REPO, git, snapshot_repo
-from tests.livecluster import LiveCluster, wait_for
-from tests.platform_repo import add_service
-from tests.update_helpers import commit_all, edit
+from tests.engine import ensure_base_image
+from tests.helpers import CACHE, REPO, add_service, commit_all, edit, git, snapshot_repo
+from tests.livecluster import LiveCluster, free_ports, http_get, ready, wait_for
 
 pytestmark = pytest.mark.cluster
 RUN = uuid.uuid4().hex[:6]
@@ -43,25 +41,6 @@ SERVICES = {
     "ledger": [f"namespace={OTHER_NAMESPACE}"],
     "legacy": ["python_version=3.11"],
 }
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-def http_get(port: int, path: str) -> tuple[int, str]:
-    """GET through Tilt's port-forward on 127.0.0.1."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
 
 
 @dataclass
@@ -89,7 +68,7 @@ def devrepo(
     (repo / ".venv").symlink_to(sys.prefix)
     edit(repo / "platform/settings/settings.yaml", "default: apps", f"default: {NAMESPACE}")
     commit_all(repo, "this run's namespace")
-    hello = yaml.safe_load((REPO / "services/hello/.copier-answers.yml").read_text())
+    hello = read_answers(REPO / "services/hello")
     SERVICES["hello"] = [
         f"{key}={hello[key]}" for key in ("description", "team", "service_port", "python_version")
     ]
@@ -100,51 +79,10 @@ def devrepo(
     env = repo / "services/hello/.env.development"
     edit(env, "UPSTREAM_API_TOKEN=change-me", f"UPSTREAM_API_TOKEN={CANARY}")
     yield DevRepo(repo, ports)
-    subprocess.run(
-        [live_cluster.tilt, "down", "--context", live_cluster.context, "--delete-namespaces"],
-        cwd=repo,
-        env=live_cluster.env(),
-        capture_output=True,
-        check=False,
-    )
+    live_cluster.down(repo)
     live_cluster.kubectl(
         "delete", "namespace", NAMESPACE, OTHER_NAMESPACE, "--wait=false", check=False
     )
-
-
-def tilt_ci(
-    cluster: LiveCluster, repo: Path, *services: str, timeout: str = "10m"
-) -> subprocess.CompletedProcess[str]:
-    [port] = free_ports(1)
-    return subprocess.run(
-        [
-            cluster.tilt,
-            "ci",
-            "--context",
-            cluster.context,
-            "--port",
-            str(port),
-            "--timeout",
-            timeout,
-            "--",
-            *services,
-        ],
-        cwd=repo,
-        env=cluster.env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def pods(cluster: LiveCluster, namespace: str, service: str) -> list[dict[str, Any]]:
-    found = cluster.get("pods", "-n", namespace, "-l", f"app.kubernetes.io/name={service}")
-    return [p for p in found["items"] if not p["metadata"].get("deletionTimestamp")]
-
-
-def ready(pod: dict[str, Any]) -> bool:
-    conditions = pod.get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 def namespace_of(name: str) -> str:
@@ -155,7 +93,7 @@ def test_tilt_ci_brings_every_service_up_under_restricted_pod_security(
     live_cluster: LiveCluster, devrepo: DevRepo
 ) -> None:
     started = time.monotonic()
-    result = tilt_ci(live_cluster, devrepo.path)
+    result = live_cluster.ci(devrepo.path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     record("tilt_ci_cold_3_services_s", time.monotonic() - started)
@@ -169,7 +107,7 @@ def test_tilt_ci_brings_every_service_up_under_restricted_pod_security(
     catalog = json.loads(http_get_registry(live_cluster.registry(), "/v2/_catalog"))
     assert set(SERVICES) <= set(catalog["repositories"])
     for name in SERVICES:
-        [pod] = pods(live_cluster, namespace_of(name), name)
+        [pod] = live_cluster.pods(namespace_of(name), name)
         assert ready(pod)
         assert pod["spec"]["containers"][0]["image"].startswith(live_cluster.registry())
 
@@ -274,7 +212,7 @@ def test_an_edited_source_file_is_served_without_a_rebuild(
     live_cluster: LiveCluster, make_dev: Session, devrepo: DevRepo
 ) -> None:
     port, main = devrepo.ports["hello"], devrepo.service("hello") / "src/hello/main.py"
-    [before] = pods(live_cluster, NAMESPACE, "hello")
+    [before] = live_cluster.pods(NAMESPACE, "hello")
     latencies = []
     for number in range(3):
         marker = f"edit-{RUN}-{number}"
@@ -284,14 +222,14 @@ def test_an_edited_source_file_is_served_without_a_rebuild(
         wait_for(lambda m=marker: m in http_get(port, "/")[1], 60, f"edit {number} served")
         latencies.append(time.monotonic() - started)
     record("live_update_s", latencies)
-    [after] = pods(live_cluster, NAMESPACE, "hello")
+    [after] = live_cluster.pods(NAMESPACE, "hello")
     assert after["metadata"]["name"] == before["metadata"]["name"]  # synced, not redeployed
 
 
 def test_a_lock_file_change_runs_the_install_step_in_place(
     live_cluster: LiveCluster, make_dev: Session, devrepo: DevRepo
 ) -> None:
-    [before] = pods(live_cluster, NAMESPACE, "hello")
+    [before] = live_cluster.pods(NAMESPACE, "hello")
     lock = devrepo.service("hello") / "requirements-dev.lock"
     lock.write_text(lock.read_text() + f"# touched by {RUN}\n")
 
@@ -316,14 +254,14 @@ def test_a_lock_file_change_runs_the_install_step_in_place(
         "/app/requirements-dev.lock",
     ).stdout
     assert f"# touched by {RUN}" in synced
-    [after] = pods(live_cluster, NAMESPACE, "hello")
+    [after] = live_cluster.pods(NAMESPACE, "hello")
     assert after["metadata"]["name"] == before["metadata"]["name"]
 
 
 def test_env_values_reach_the_pod_and_a_change_rolls_it(
     live_cluster: LiveCluster, make_dev: Session, devrepo: DevRepo
 ) -> None:
-    [before] = pods(live_cluster, NAMESPACE, "hello")
+    [before] = live_cluster.pods(NAMESPACE, "hello")
     env_from = before["spec"]["containers"][0]["envFrom"]
     config = live_cluster.get("configmap", env_from[0]["configMapRef"]["name"], "-n", NAMESPACE)
     secret = live_cluster.get("secret", env_from[1]["secretRef"]["name"], "-n", NAMESPACE)
@@ -334,7 +272,7 @@ def test_env_values_reach_the_pod_and_a_change_rolls_it(
     def rolled() -> dict[str, Any] | None:
         fresh = [
             p
-            for p in pods(live_cluster, NAMESPACE, "hello")
+            for p in live_cluster.pods(NAMESPACE, "hello")
             if p["metadata"]["name"] != before["metadata"]["name"]
         ]
         return fresh[0] if fresh and ready(fresh[0]) else None
@@ -435,7 +373,7 @@ def test_a_service_that_never_becomes_ready_fails_tilt_ci_with_its_reason(
         "        if not app.state.ready:",
         "        if True:  # never ready",
     )
-    result = tilt_ci(live_cluster, broken, "broken", timeout="45s")
+    result = live_cluster.ci(broken, "broken", timeout="45s")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in output

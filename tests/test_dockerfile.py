@@ -1,13 +1,11 @@
 """The rendered Dockerfile: hadolint-clean, multi-stage, non-root, port agreed."""
 
-import subprocess
-import sys
 from pathlib import Path
 
-import yaml
 from dockerfile_parse import DockerfileParser
 
-HADOLINT = str(Path(sys.executable).with_name("hadolint"))
+from hooks.answers import read_answers
+from tests.helpers import hadolint
 
 
 def stages(service: Path) -> dict[str, list[tuple[str, str]]]:
@@ -25,15 +23,11 @@ def stages(service: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def answers(service: Path) -> dict:
-    return yaml.safe_load((service / ".copier-answers.yml").read_text())
+    return read_answers(service)
 
 
 def test_hadolint_passes_at_warning_threshold(service: Path) -> None:
-    result = subprocess.run(
-        [HADOLINT, "--failure-threshold", "warning", "--no-color", str(service / "Dockerfile")],
-        capture_output=True,
-        text=True,
-    )
+    result = hadolint(service / "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

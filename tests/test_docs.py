@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, git
+from tests.helpers import REPO, git
 
 pytestmark = pytest.mark.check
 ADR = REPO / "docs" / "adr"

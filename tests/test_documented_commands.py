@@ -18,9 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, git, service_venv, snapshot_repo
-from tests.platform_repo import stand_in_venvs
-from tests.update_helpers import commit_all, release
+from tests.helpers import (
+    REPO,
+    commit_all,
+    git,
+    release,
+    service_venv,
+    snapshot_repo,
+    stand_in_venvs,
+)
 
 READMES = [REPO / "README.md", REPO / "services" / "README.md", REPO / "platform" / "README.md"]
 DOCS = sorted([*READMES, *(REPO / "docs").rglob("*.md")])

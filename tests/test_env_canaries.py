@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, git
-from tests.platform_repo import repo_with_services
+from tests.helpers import REPO, git, make, repo_with_services
 from tests.tiltfile import TiltfileError, tiltfile_result
 
 
@@ -86,13 +85,6 @@ PLANTS: dict[str, Callable[[Path], list[str]]] = {
 }
 SERVICES = ("hello", *PLANTS)
 WORKING = ("hello", "valid")  # the services whose env files are fine
-
-
-def make(repo: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    venv, checkov = Path(sys.prefix), REPO / ".venv-checkov"
-    settings = [f"VENV={venv}", f"CHECKOV_VENV={checkov}"]
-    installed = ["-o", f"{venv}/.installed", "-o", f"{checkov}/.installed"]
-    return run(repo, "make", "--no-print-directory", *settings, *installed, *targets)
 
 
 def run(repo: Path, *command: str) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from hooks.env_checks import check_all
-from tests.conftest import REPO, git
-from tests.platform_repo import repo_with_services
+from tests.helpers import REPO, git, repo_with_services
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.platform_repo import repo_with_services
+from tests.helpers import repo_with_services
 from tests.tiltfile import tiltfile_result
 
 CANARY = "canary-4b1d9e7f-secret"

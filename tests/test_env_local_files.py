@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hooks.env_local_files import sync_local_env_files
-from tests.platform_repo import repo_with_services
+from tests.helpers import repo_with_services
 
 
 @pytest.fixture

@@ -1,20 +1,17 @@
 """Hostile answers: refused with a clear message, or rendered faithfully; never executed."""
 
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
-import copier
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO
+from tests.helpers import REPO, hadolint
+from tests.helpers import render as render_template
 from tests.kube import kustomize
 
-HADOLINT = str(Path(sys.executable).with_name("hadolint"))
 CANARY = "/tmp/template-hostile-canary"  # the file an injection would create
 PIECES = [
     '"',
@@ -59,19 +56,11 @@ HOSTILE = st.one_of(
 FREE_TEXT = ["service_name", "description", "team", "namespace"]
 
 
-def render(template: Path, destination: Path, key: str, value: str) -> Exception | None:
+def render_one(template: Path, destination: Path, key: str, value: str) -> Exception | None:
     """Copy with one hostile answer; the refusal, if any. The copy task takes no answer."""
     data = {key: value} if key == "service_name" else {key: value, "service_name": "orders"}
     try:
-        copier.run_copy(
-            str(template),
-            str(destination),
-            data=data,
-            defaults=True,
-            unsafe=True,
-            skip_tasks=True,
-            quiet=True,
-        )
+        render_template(template, destination, data)
     except ValueError as refusal:
         return refusal
     return None
@@ -88,7 +77,7 @@ def test_a_hostile_answer_is_refused_or_rendered_exactly(
     key: str, value: str, plain_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     destination = tmp_path_factory.mktemp("hostile") / "service"
-    refusal = render(plain_template, destination, key, value)
+    refusal = render_one(plain_template, destination, key, value)
     assert not Path(CANARY).exists(), "an answer was executed"
     if refusal is not None:
         message = str(refusal)
@@ -108,11 +97,7 @@ def test_a_hostile_answer_is_refused_or_rendered_exactly(
     assert given_back[key] == value
     if key == "description":
         assert project["description"] == value
-    lint = subprocess.run(
-        [HADOLINT, "--failure-threshold", "warning", str(destination / "Dockerfile")],
-        capture_output=True,
-        text=True,
-    )
+    lint = hadolint(destination / "Dockerfile")
     assert lint.returncode == 0, lint.stdout
 
 

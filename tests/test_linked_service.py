@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import git, service_venv
-from tests.platform_repo import repo_with_services
-from tests.update_helpers import commit_all, edit, make
+from hooks.answers import read_answers
+from tests.helpers import commit_all, edit, git, make, repo_with_services, service_venv
 
 
 def hooks(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -135,7 +133,7 @@ def test_make_update_leaves_it_to_its_own_repository(platform: Path) -> None:
 
 def test_a_dev_port_clash_names_a_fix_that_runs_as_printed(platform: Path) -> None:
     beta = platform / "services" / "beta"
-    taken = yaml.safe_load((beta / ".copier-answers.yml").read_text())["dev_port"]
+    taken = read_answers(beta)["dev_port"]
     moved = make(platform, "update", "name=alpha", f"data=dev_port={taken}")
     assert moved.returncode == 0, moved.stdout + moved.stderr
     commit_all(platform, "alpha takes beta's port")

@@ -17,9 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hooks.env_parser import EnvFileError, parse_env
-from tests.conftest import REPO, service_make, service_venv
-from tests.platform_repo import repo_with_services
-from tests.update_helpers import VENVS, edit, make
+from tests.helpers import REPO, VENVS, edit, make, repo_with_services, service_make, service_venv
 
 
 def load_with_env() -> ModuleType:
@@ -129,8 +127,12 @@ def test_make_run_serves_the_service_with_its_env_development(repo: Path) -> Non
         assert '"service":"orders"' in get(f"http://127.0.0.1:{port}/")[1]
         assert "http_requests" in get(f"http://127.0.0.1:{port}/metrics")[1]
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=30)[0]
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C, as the developer stops it
+        try:
+            output = server.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:  # a process of the group ignored it: stop them all
+            os.killpg(server.pid, signal.SIGKILL)
+            output = server.communicate()[0]
     assert f"Uvicorn running on http://127.0.0.1:{port}" in output
 
 

@@ -11,14 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import git, snapshot_repo
-from tests.update_helpers import VENV, VENVS, make
+from hooks.answers import read_answers
+from tests.helpers import VENV, git, make, release, snapshot_repo, start_make
 
 
 def recorded_commit(service: Path) -> str:
-    return yaml.safe_load((service / ".copier-answers.yml").read_text())["_commit"]
+    return read_answers(service)["_commit"]
 
 
 def copier_update(repo: Path, service: str) -> subprocess.CompletedProcess[str]:
@@ -30,12 +29,7 @@ def copier_update(repo: Path, service: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def release(repo: Path, version: str, change: str) -> None:
-    """A new template version: one more line in the generated README."""
-    readme = repo / "template" / "README.md.jinja"
-    readme.write_text(readme.read_text() + f"\n{change}\n")
-    git(repo, "commit", "-qam", f"template {version}")
-    git(repo, "tag", version)
+README = "template/README.md.jinja"
 
 
 def test_make_service_generates_a_service_and_says_what_next(tmp_path: Path) -> None:
@@ -43,7 +37,7 @@ def test_make_service_generates_a_service_and_says_what_next(tmp_path: Path) -> 
     result = make(repo, "service", "name=orders", "data=service_port=9000 team=payments")
     assert result.returncode == 0, result.stderr
     service = repo / "services" / "orders"
-    answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
+    answers = read_answers(service)
     assert (answers["service_name"], answers["service_port"], answers["team"]) == (
         "orders",
         9000,
@@ -66,7 +60,7 @@ def test_services_generated_back_to_back_from_a_release_can_each_update(tmp_path
         assert recorded_commit(repo / "services" / name) == "v0.1.0"
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "add services")
-    release(repo, "v0.2.0", "A convention from v0.2.0.")
+    release(repo, "v0.2.0", {README: ("## Layout", "A convention from v0.2.0.\n\n## Layout")})
     for name in ("alpha", "beta"):
         result = copier_update(repo, name)
         assert result.returncode == 0, result.stderr
@@ -123,16 +117,7 @@ def test_an_interrupted_make_service_leaves_a_whole_service_or_nothing(
     shutil.rmtree(repo / "services" / "probe")
     outcomes = []
     for step in range(8):  # signals spread over the whole run, copier's task included
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", *VENVS, "service", "name=orders"],
-            cwd=repo,
-            env={**os.environ, "TMPDIR": str(tmpdir)},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        process = start_make(repo, tmpdir, "service", "name=orders")
         time.sleep(duration * (step + 0.5) / 8)
         os.killpg(process.pid, sig)
         process.communicate(timeout=60)

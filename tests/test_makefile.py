@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, snapshot_repo
-from tests.platform_repo import add_service
-from tests.update_helpers import VENVS
+from tests.helpers import REPO, VENVS, add_service, snapshot_repo
 
 VENV = Path(sys.prefix)
 VERSIONS = {

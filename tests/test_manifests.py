@@ -1,5 +1,6 @@
 """Rendered manifests: valid for Kubernetes 1.30 and 1.37, hardened, and consistent."""
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -7,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from hooks.answers import read_answers
+from tests.helpers import REPO
 from tests.kube import (
     KUBERNETES_VERSIONS,
     by_kind,
@@ -27,7 +29,7 @@ def render(service: Path, overlay: str) -> list[dict[str, Any]]:
 
 
 def answers(service: Path) -> dict[str, Any]:
-    return yaml.safe_load((service / ".copier-answers.yml").read_text())
+    return read_answers(service)
 
 
 def module_name(service: Path) -> str:
@@ -102,7 +104,7 @@ def test_the_release_file_sets_the_image_and_version_in_prod(service: Path, tmp_
     assert "version: unreleased" in text
     release.write_text(
         text.replace("version: unreleased", "version: 1.4.2").replace(
-            f"image: {container(render(service, 'base'))['image']}", f"image: {image}"
+            f"image: {json.dumps(container(render(service, 'base'))['image'])}", f"image: {image}"
         )
     )
     documents = render(copy, "overlays/prod")
@@ -128,7 +130,9 @@ def test_cosmetic_metadata_stays_off_the_pod_template(service: Path, tmp_path: P
     shutil.copytree(service / "k8s", copy / "k8s")
     component = copy / "k8s" / "components" / "metadata" / "kustomization.yaml"
     given = answers(service)
-    edited = component.read_text().replace(f"team: {given['team']}", "team: another-team")
+    edited = component.read_text().replace(
+        f"team: {json.dumps(given['team'])}", "team: another-team"
+    )
     edited = edited.replace("description: ", 'description: "Reworded." #', 1)
     assert edited != component.read_text()
     component.write_text(edited)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, snapshot_repo
-from tests.update_helpers import commit_all, make, release
+from tests.helpers import REPO, commit_all, make, release, snapshot_repo
 
 # A copier command: `copier` is not on PATH in a platform checkout (it lives in .venv/bin).
 BARE_COPIER = re.compile(r"(?<![\w/.-])copier (copy|update|recopy|check-update)\b")

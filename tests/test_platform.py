@@ -1,5 +1,6 @@
 """platform/: namespaces as kustomize, cluster configs, and one settings file read everywhere."""
 
+import re
 from typing import Any
 
 import jsonschema
@@ -7,7 +8,7 @@ import pytest
 
 from hooks.cluster import cluster_config
 from hooks.settings import load_settings
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.kube import KUBERNETES_VERSIONS, by_kind, kustomize, validation_errors
 
 SETTINGS = load_settings(REPO)
@@ -150,15 +151,28 @@ def test_no_settings_value_is_repeated_elsewhere() -> None:
         str(SETTINGS["registry"]["port"]),
         SETTINGS["kubernetes_version"],
         SETTINGS["tilt"]["min_version"],
+        str(SETTINGS["tilt"]["ui_port"]),
+        str(SETTINGS["dev_ports"]["first"]),
+        str(SETTINGS["dev_ports"]["last"]),
+        SETTINGS["default_team"],
+        *(
+            f"{prefix}{SETTINGS['cluster_name']}"
+            for prefix in SETTINGS["context_prefixes"].values()
+        ),
+        *SETTINGS["python_images"].values(),
+        *(f"{k}: {v}" for rule in SETTINGS["network"].values() for s in rule for k, v in s.items()),
     }
     readers = [
         REPO / "Tiltfile",
         REPO / "Makefile",
         REPO / "copier.yml",
-        *(REPO / "hooks").glob("*.py"),
+        *(REPO / "hooks").rglob("*.py"),
+        *(REPO / "hooks" / "data").glob("*.jinja"),
         *(REPO / "platform" / "namespaces").glob("*.yaml"),
+        *(p for p in (REPO / "template").rglob("*") if p.is_file() and "lock" not in p.name),
     ]
     for path in readers:
         text = path.read_text()
-        for value in values:
-            assert value not in text, f"{path.relative_to(REPO)} repeats '{value}'"
+        for value in values:  # as a token of its own: `apps` is not in `apps/v1`
+            found = re.search(rf"(?<![\w./-]){re.escape(value)}(?![\w/-])", text)
+            assert found is None, f"{path.relative_to(REPO)} repeats '{value}'"

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from hooks.scaffold import questions
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.check
 ASKED = questions(REPO)

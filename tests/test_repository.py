@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from hooks.pythonnames import DATA_FILE, render_data_file
-from tests.conftest import REPO, git
+from tests.helpers import REPO, git
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.check

@@ -5,9 +5,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.platform_repo import add_service, repo_with_services
+from hooks.answers import read_answers
+from tests.helpers import add_service, repo_with_services
 from tests.tiltfile import TiltfileError, tiltfile_result
 
 THREE = {"alpha": [], "beta": ["service_port=9000"], "gamma": ["namespace=payments"]}
@@ -38,7 +38,7 @@ def repo(
 
 
 def answers(repo: Path, name: str) -> dict:
-    return yaml.safe_load((repo / "services" / name / ".copier-answers.yml").read_text())
+    return read_answers(repo / "services" / name)
 
 
 def service_names(repo: Path) -> set[str]:

@@ -3,8 +3,6 @@ line and rule and never by value; a clean generated service and services/hello p
 
 import base64
 import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +13,7 @@ import yaml
 from hooks.env_parser import sensitive_part
 from hooks.scan import run_trivy
 from hooks.secret_scan import ALLOWLIST, RULES, scan_secrets
-from tests.conftest import REPO, git
-from tests.platform_repo import repo_with_services
+from tests.helpers import REPO, git, make, repo_with_services
 
 # Random-looking planted values; none may appear in any output.
 TOKEN = "Zq8vR2mK9pLx4TnW7bYc3HdF"  # noqa: S105
@@ -38,20 +35,6 @@ def repo(clean_repo: Path, tmp_path: Path) -> Path:
     git(tmp_path, "clone", "-q", str(clean_repo), str(clone))
     (clone / ".venv-checkov").symlink_to(REPO / ".venv-checkov")
     return clone
-
-
-def make(repo: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    """make in `repo` with this repository's tool venvs, taken as installed (-o: never rebuilt)."""
-    venv, checkov = Path(sys.prefix), REPO / ".venv-checkov"
-    settings = [f"VENV={venv}", f"CHECKOV_VENV={checkov}"]
-    installed = ["-o", f"{venv}/.installed", "-o", f"{checkov}/.installed"]
-    return subprocess.run(
-        ["make", "--no-print-directory", *settings, *installed, *targets],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def pem(kind: str) -> str:

@@ -17,7 +17,7 @@ from hooks.scan import (
     unaccepted,
 )
 from hooks.settings import generated_services
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.kube import kustomize
 
 LISTED = yaml.safe_load((REPO / SUPPRESSIONS).read_text())

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tests.conftest import service_make
+from tests.helpers import service_make
 
 
 def test_the_services_own_tests_pass(service: Path) -> None:

@@ -1,26 +1,23 @@
 """The services committed under services/: still valid, and `hello` still matches the template."""
 
 import filecmp
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from hooks.answers import read_answers
 from hooks.settings import generated_services
-from tests.conftest import REPO, git, service_make
+from tests.helpers import REPO, git, hadolint, service_make
 from tests.kube import kustomize, validation_errors
 from tests.tiltfile import tiltfile_result
 
 pytestmark = pytest.mark.check
 SERVICES = generated_services(REPO)
-HADOLINT = str(Path(sys.executable).with_name("hadolint"))
 
 
 def answers_of(service: Path) -> dict[str, Any]:
-    return yaml.safe_load((service / ".copier-answers.yml").read_text())
+    return read_answers(service)
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
@@ -28,11 +25,7 @@ def answers_of(service: Path) -> dict[str, Any]:
 def test_each_service_renders_valid_manifests_and_a_clean_dockerfile(service: Path) -> None:
     for overlay in ("base", "overlays/dev", "overlays/prod"):
         assert validation_errors(kustomize(service / "k8s" / overlay), "1.37") == []
-    lint = subprocess.run(
-        [HADOLINT, "--failure-threshold", "warning", str(service / "Dockerfile")],
-        capture_output=True,
-        text=True,
-    )
+    lint = hadolint(service / "Dockerfile")
     assert lint.returncode == 0, lint.stdout
 
 

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import git, service_venv, snapshot_repo
-from tests.update_helpers import commit_all, edit, release
+from hooks.answers import read_answers
+from tests.helpers import commit_all, edit, git, release, service_venv, snapshot_repo
 
 COPIER = str(Path(sys.executable).with_name("copier"))
 HISTORY = ("revisionHistoryLimit: 5", "revisionHistoryLimit: 3")
@@ -62,7 +61,7 @@ def test_a_standalone_service_from_copy_to_a_conflicted_update(
     # 1. Copy with no terminal: nothing is asked, dev_port included.
     message = copy(str(template), tmp_path, "orders")
     orders = tmp_path / "orders"
-    answers = yaml.safe_load((orders / ".copier-answers.yml").read_text())
+    answers = read_answers(orders)
     assert 18000 <= answers["dev_port"] <= 18999  # recorded, for when it is linked
     assert "make dev" not in message and "a repository of its own" in message
 

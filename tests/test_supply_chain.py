@@ -7,9 +7,9 @@ from pathlib import Path
 
 import copier
 
-from hooks.engine import docker
 from hooks.env_checks import MUST_BE_IGNORED
-from tests.conftest import REPO, git
+from tests.engine import docker
+from tests.helpers import REPO, git
 
 PINNED = re.compile(r"^[A-Za-z0-9_.\-\[\]]+==[^=\s]+$")
 

@@ -5,13 +5,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from hooks.answers import read_answers
 from tests.tiltfile import TiltfileError, load_fragment, tiltfile_result
 
 
 def answers(service: Path) -> dict[str, Any]:
-    return yaml.safe_load((service / ".copier-answers.yml").read_text())
+    return read_answers(service)
 
 
 def test_the_image_built_is_the_image_deployed(service: Path) -> None:

@@ -4,16 +4,22 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import git
-from tests.platform_repo import add_service, repo_with_services
-from tests.update_helpers import VENVS, commit_all, edit, make, release
+from hooks.answers import read_answers
+from tests.helpers import (
+    add_service,
+    commit_all,
+    edit,
+    git,
+    make,
+    release,
+    repo_with_services,
+    start_make,
+)
 
 README_CHANGE = {"template/README.md.jinja": ("## Run it\n", "## Run it locally\n")}
 DEPLOYMENT = "template/k8s/base/deployment.yaml.jinja"
@@ -21,7 +27,7 @@ HISTORY_CHANGE = {DEPLOYMENT: ("revisionHistoryLimit: 5", "revisionHistoryLimit:
 
 
 def recorded(service: Path) -> str:
-    return yaml.safe_load((service / ".copier-answers.yml").read_text())["_commit"]
+    return read_answers(service)["_commit"]
 
 
 def row(output: str, name: str) -> list[str]:
@@ -180,7 +186,7 @@ def fresh_copies(repo: Path, clone: Path, names: list[str]) -> dict[str, dict[Pa
     (clone / ".venv").symlink_to(repo / ".venv")
     copies = {}
     for name in names:
-        answers = yaml.safe_load((repo / "services" / name / ".copier-answers.yml").read_text())
+        answers = read_answers(repo / "services" / name)
         shutil.rmtree(clone / "services" / name)
         add_service(clone, name, [f"dev_port={answers['dev_port']}"])
         copies[name] = files(clone / "services" / name)
@@ -231,9 +237,9 @@ def test_an_answer_changes_through_data_and_renders_everywhere(tmp_path: Path) -
     result = make(repo, "update", "name=orders", "data=team=payments service_port=9000")
     assert result.returncode == 0, result.stdout + result.stderr
     orders = repo / "services/orders"
-    answers = yaml.safe_load((orders / ".copier-answers.yml").read_text())
+    answers = read_answers(orders)
     assert (answers["team"], answers["service_port"]) == ("payments", 9000)
-    assert "team: payments" in (orders / "k8s/components/metadata/kustomization.yaml").read_text()
+    assert 'team: "payments"' in (orders / "k8s/components/metadata/kustomization.yaml").read_text()
     assert "containerPort: 9000" in (orders / "k8s/base/deployment.yaml").read_text()
     # The platform's part of the app and its tests follow; the service's own files stay.
     assert "default=9000," in (orders / "src/orders/chassis.py").read_text()
@@ -414,20 +420,6 @@ def test_release_tags_a_version_with_its_changelog_entry(tmp_path: Path) -> None
     assert "v0.2.0" in git(repo, "tag", "--list").split()
 
 
-def start_update(repo: Path, tmpdir: Path) -> subprocess.Popen[str]:
-    """`make update` in the background, with a temp dir of its own to check afterwards."""
-    return subprocess.Popen(
-        ["make", "--no-print-directory", *VENVS, "update"],
-        cwd=repo,
-        env={**os.environ, "TMPDIR": str(tmpdir)},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 def lock_holder(repo: Path) -> str:
     lock = repo / ".git" / "services.lock"
     return lock.read_text() if lock.exists() else ""
@@ -437,7 +429,7 @@ def test_a_second_rollout_refuses_while_the_first_runs(tmp_path: Path) -> None:
     repo = repo_with_services(tmp_path / "repo", {f"svc{n}": [] for n in range(4)})
     commit_all(repo, "add services")
     release(repo, "v0.2.0", README_CHANGE)
-    first = start_update(repo, tmp_path)
+    first = start_make(repo, tmp_path, "update")
     deadline = time.monotonic() + 60
     while "make update" not in lock_holder(repo) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -463,7 +455,7 @@ def test_an_interrupted_rollout_leaves_each_service_whole_and_the_rerun_converge
     stops = [(signal.SIGINT, 1), (signal.SIGTERM, 2), (signal.SIGINT, 3), (signal.SIGTERM, 1)]
     states = set()
     for sig, step in stops:
-        process = start_update(repo, tmpdir)
+        process = start_make(repo, tmpdir, "update")
         assert process.stdout is not None
         for line in process.stdout:  # the signal lands while that service is being updated
             if line.startswith(f"[{step}/3]") and "updating" in line:

@@ -1,4 +1,5 @@
-"""`make engine`: a Docker engine and base images for building services for real, here.
+"""`make engine` (`python -m tests.engine`): a Docker engine and base images for the
+container and cluster tests, here.
 
 Machines without a registry cannot pull `python:*-slim-*`, so a stand-in is built from
 Debian packages with the same Python major.minor: a test fixture only, the services'
@@ -11,6 +12,7 @@ client wants buildx.
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -90,15 +92,26 @@ def image_exists(image: str) -> bool:
     return docker("image", "inspect", image, check=False).returncode == 0
 
 
+def _debootstrap() -> str:
+    """debootstrap lives in sbin, which a user's (or the tests') PATH may lack."""
+    search = f"{os.environ.get('PATH', '')}:/usr/local/sbin:/usr/sbin:/sbin"
+    found = shutil.which("debootstrap", path=search)
+    if found is None:
+        _apt_install("debootstrap")
+        found = shutil.which("debootstrap", path=search)
+    if found is None:
+        raise HookError("debootstrap is not installed; run `make engine` as root")
+    return found
+
+
 def build_stand_in(image: str, suite: str) -> None:
     """Debian `suite` with python3, the machine's CA bundle, and `python` on PATH."""
-    if shutil.which("debootstrap") is None:
-        _apt_install("debootstrap")
+    debootstrap = _debootstrap()
     with tempfile.TemporaryDirectory(prefix="stand-in-") as scratch:
         root = Path(scratch) / "rootfs"
         subprocess.run(
             [
-                "debootstrap",
+                debootstrap,
                 "--variant=minbase",
                 f"--include={STAND_IN_PACKAGES}",
                 suite,
@@ -138,3 +151,21 @@ def ensure_base_image(image: str, python_version: str) -> tuple[bool, str]:
         )
     build_stand_in(image, suite)
     return True, f"stand-in from Debian {suite}"
+
+
+def main() -> int:
+    """Start an engine if none answers, then make every base image the template offers."""
+    from hooks.settings import load_settings
+
+    try:
+        print(ensure_engine(Path(".cache") / "dockerd.log"))
+        for version, image in load_settings(Path.cwd())["python_images"].items():
+            print(f"{image}: {ensure_base_image(image, version)[1]}")
+    except HookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
