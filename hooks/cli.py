@@ -1,47 +1,61 @@
-"""Command line of the hooks package: argument parsing and the one error handler."""
+"""Command line of the hooks package: `python -m hooks <command>`, one per Makefile target or
+copier task.
+
+Every command has one shape: a function of the parsed arguments that yields the lines to
+print, as they come (so progress shows while work goes on), and raises HookError for what
+the user must fix. `main` prints the lines, turns a HookError into one line on stderr and
+exit status 1, and Ctrl-C or SIGTERM into one line and 130. The commands that hand over to
+another program (tilt, make) replace this process and never return.
+"""
 
 import argparse
+import json
+import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from hooks.env_local_files import sync_local_env_files
 from hooks.errors import HookError
 from hooks.local_run import ACTIONS, service_make
-from hooks.pythonnames import DATA_FILE, render_data_file
 from hooks.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, generated_services
 
+Lines = Iterator[str]
+# `make test` and `make lint` without a service name: this repository's own suite.
+SUITE_MARKERS = {"test": [], "lint": ["-m", "lint"]}
 
-def _env_files(args: argparse.Namespace) -> None:
-    for line in sync_local_env_files(Path(args.service_dir)):
-        print(line)
+
+def _env_files(args: argparse.Namespace) -> Lines:
+    from hooks.env_local_files import sync_local_env_files
+
+    yield from sync_local_env_files(Path(args.service_dir))
 
 
-def _env_all(args: argparse.Namespace) -> None:
+def _env(args: argparse.Namespace) -> Lines:
+    from hooks.env_local_files import sync_local_env_files
+
     services, broken = generated_services(Path.cwd()), []
     for service in services:
         try:
-            _env_files(argparse.Namespace(service_dir=str(service)))
+            yield from sync_local_env_files(service)
         except HookError as error:  # report it, and still serve the other services
             broken.append(str(error))
     if broken:
         raise HookError("\n".join([*broken, "fix the lines above (docs/environment.md)"]))
-    print(f"local env files present for {len(services)} service(s)")
+    yield f"local env files present for {len(services)} service(s)"
 
 
-def _env_check(args: argparse.Namespace) -> None:
+def _env_check(args: argparse.Namespace) -> Lines:
     from hooks.env_checks import check_all
 
     problems = check_all(Path.cwd())
-    for problem in problems:
-        print(problem)
+    yield from problems
     if problems:
         raise HookError(f"{len(problems)} env convention problem(s); see docs/environment.md")
-    print("env conventions hold in every service")
+    yield "env conventions hold in every service"
 
 
-def _scan(args: argparse.Namespace) -> None:
+def _scan(args: argparse.Namespace) -> Lines:
     from hooks.scan import scan_platform, scan_service
     from hooks.secret_scan import scan_secrets
 
@@ -51,57 +65,52 @@ def _scan(args: argparse.Namespace) -> None:
     for service in services:
         findings += scan_service(repo, service)
     secrets = scan_secrets(repo)
-    for finding in [*findings, *secrets]:
-        print(finding)
+    yield from map(str, [*findings, *secrets])
     if secrets:
-        print(
+        yield (
             "A secret: remove it from git (git rm --cached) and rotate it if it was ever pushed. "
             "Not a secret: list it in security/secret-allowlist.yaml with the reason."
         )
     if findings or secrets:
         raise HookError(f"{len(findings) + len(secrets)} finding(s); see docs/supply-chain.md")
-    print(f"no finding in the platform, {len(services)} service(s) and what git would commit")
+    yield f"no finding in the platform, {len(services)} service(s) and what git would commit"
 
 
-def _dev_manifests(args: argparse.Namespace) -> None:
+def _dev_manifests(args: argparse.Namespace) -> Lines:
     from hooks.devmanifests import render_dev_manifests
 
-    print(render_dev_manifests(Path(args.service_dir)), end="")
+    yield render_dev_manifests(Path(args.service_dir)).rstrip("\n")
 
 
-def _doctor(args: argparse.Namespace) -> None:
+def _doctor(args: argparse.Namespace) -> Lines:
     from hooks.doctor import diagnose, report
 
     text, ready = report(diagnose(Path.cwd(), args.cluster, args.context))
-    print(text)
+    yield text
     if not ready:
         raise HookError("this machine is not ready for `make dev` (see above)")
 
 
-def _cluster(args: argparse.Namespace) -> None:
+def _cluster(args: argparse.Namespace) -> Lines:
     from hooks import cluster
 
     action = {"up": cluster.cluster_up, "down": cluster.cluster_down}[args.action]
-    print(action(Path.cwd(), args.cluster, args.context))
+    yield action(Path.cwd(), args.cluster, args.context)
 
 
-def _cluster_config(args: argparse.Namespace) -> None:
+def _cluster_config(args: argparse.Namespace) -> Lines:
     from hooks.cluster import render
 
-    print(render(Path.cwd(), args.cluster), end="")
+    yield render(Path.cwd(), args.cluster).rstrip("\n")
 
 
-def _tilt_plan(args: argparse.Namespace) -> None:
-    import json
-
+def _tilt_plan(args: argparse.Namespace) -> Lines:
     from hooks.devloop import tilt_plan
 
-    print(json.dumps(tilt_plan(Path.cwd(), args.services)))
+    yield json.dumps(tilt_plan(Path.cwd(), args.services))
 
 
-def _tilt(args: argparse.Namespace) -> None:
-    import os
-
+def _tilt(args: argparse.Namespace) -> Lines:
     from hooks.doctor import tilt_port
     from hooks.settings import kube_context, load_settings
 
@@ -113,37 +122,39 @@ def _tilt(args: argparse.Namespace) -> None:
         command = ["tilt", "up", "--context", context, "--port", port, "--", *args.services.split()]
     # The root Tiltfile deploys only to the platform's cluster or to this explicit choice.
     os.environ["PLATFORM_KUBE_CONTEXT"] = context
+    yield from _exec(command, "tilt is not installed; `make doctor` says how to install it")
+
+
+def _local(args: argparse.Namespace) -> Lines:
+    """make run|test|lint: one service with name=, else (test, lint) this repository's suite."""
+    if not args.name and args.action in SUITE_MARKERS:
+        pytest = [sys.executable, "-m", "pytest", *SUITE_MARKERS[args.action]]
+        yield from _exec([*pytest, *shlex.split(args.args)], "")
+    command, environment, said = service_make(Path.cwd(), args.action, args.name)
+    yield from said
+    os.environ.clear()
+    os.environ.update(environment)
+    yield from _exec(command, "make is not installed (GNU make runs each service's Makefile)")
+
+
+def _exec(command: list[str], missing: str) -> Lines:
+    """Hand the process over to `command` (what was printed so far is flushed first)."""
+    sys.stdout.flush()
     try:
         os.execvp(command[0], command)
     except FileNotFoundError:
-        raise HookError("tilt is not installed; `make doctor` says how to install it") from None
+        raise HookError(missing) from None
+    yield ""  # never reached: a generator like every command
 
 
-def _local(args: argparse.Namespace) -> None:
-    """make run|test|lint: one service with name=, else (test, lint) this repository's suite."""
-    import os
-
-    if not args.name and args.action in SUITE_MARKERS:
-        pytest = [sys.executable, "-m", "pytest", *SUITE_MARKERS[args.action]]
-        os.execv(sys.executable, [*pytest, *shlex.split(args.args)])
-    command, environment = service_make(Path.cwd(), args.action, args.name)
-    sys.stdout.flush()
-    try:
-        os.execvpe(command[0], command, environment)
-    except FileNotFoundError:
-        raise HookError("make is not installed (GNU make runs each service's Makefile)") from None
-
-
-# `make test` and `make lint` without a service name: this repository's own suite.
-SUITE_MARKERS = {"test": [], "lint": ["-m", "lint"]}
-
-
-def _update(args: argparse.Namespace) -> None:
-    from hooks.rollout import run
+def _update(args: argparse.Namespace) -> Lines:
+    from hooks.rollout import rollout, table
     from hooks.scaffold import parse_data
 
     changes = parse_data(Path.cwd(), _data_pairs(args))
-    if not run(Path.cwd(), args.name, args.ref, changes):
+    outcomes = yield from rollout(Path.cwd(), args.name, args.ref, changes)
+    yield table(outcomes)
+    if not all(outcome.ok for outcome in outcomes):
         raise HookError("not every service was updated (see the table above)")
 
 
@@ -155,46 +166,37 @@ def _data_pairs(args: argparse.Namespace) -> list[str]:
         raise HookError(f"data={args.data_list!r} cannot be split into answers: {error}") from None
 
 
-def _update_check(args: argparse.Namespace) -> None:
+def _update_check(args: argparse.Namespace) -> Lines:
     from hooks.rollout import behind
 
     late = behind(Path.cwd())
     for name, recorded, latest in late:
-        print(f"{name}: {recorded} -> {latest} available")
+        yield f"{name}: {recorded} -> {latest} available"
     if late:
         raise HookError(f"{len(late)} service(s) behind the latest template; run: make update")
-    print("every service is on the latest template release")
+    yield "every service is on the latest template release"
 
 
-def _release(args: argparse.Namespace) -> None:
+def _release(args: argparse.Namespace) -> Lines:
     from hooks.release import release
 
-    print(release(Path.cwd(), args.version))
+    yield release(Path.cwd(), args.version)
 
 
-def _migrate(args: argparse.Namespace) -> None:
+def _migrate(args: argparse.Namespace) -> Lines:
     from hooks.migrations import apply_renames
 
-    for line in apply_renames(Path.cwd(), Path(args.declarations), args.old, args.new):
-        print(line)
+    yield from apply_renames(Path.cwd(), Path(args.declarations), args.old, args.new)
 
 
-def _engine(args: argparse.Namespace) -> None:
-    from hooks import engine
-    from hooks.settings import load_settings
+def _python_names(args: argparse.Namespace) -> Lines:
+    from hooks.pythonnames import DATA_FILE, render_data_file
 
-    print(engine.ensure_engine(Path(".cache") / "dockerd.log"))
-    for version, image in load_settings(Path.cwd())["python_images"].items():
-        _, how = engine.ensure_base_image(image, version)
-        print(f"{image}: {how}")
-
-
-def _python_names(args: argparse.Namespace) -> None:
     DATA_FILE.write_text(render_data_file())
-    print(f"wrote {DATA_FILE}")
+    yield f"wrote {DATA_FILE}"
 
 
-def _lock(args: argparse.Namespace) -> None:
+def _lock(args: argparse.Namespace) -> Lines:
     from hooks.answers import read_answers
     from hooks.locks import compile_service_locks, compile_template_locks
     from hooks.rollout import services
@@ -204,14 +206,13 @@ def _lock(args: argparse.Namespace) -> None:
         written = compile_service_locks(service, str(read_answers(service)["python_version"]))
     else:
         written = compile_template_locks(Path.cwd())
-    for path in written:
-        print(f"wrote {path}")
+    yield from (f"wrote {path}" for path in written)
 
 
-def _new_service(args: argparse.Namespace) -> None:
+def _new_service(args: argparse.Namespace) -> Lines:
     from hooks.scaffold import new_service
 
-    new_service(Path.cwd(), args.name, ref=args.ref, data=_data_pairs(args))
+    yield new_service(Path.cwd(), args.name, ref=args.ref, data=_data_pairs(args))
 
 
 def _data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -224,81 +225,68 @@ def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", default="", help="kube context (cluster=existing)")
 
 
+Command = Callable[[argparse.Namespace], Lines]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Sub-commands, one per Makefile target or copier task."""
+    """Sub-commands, each with its own help line."""
     parser = argparse.ArgumentParser(prog="python -m hooks")
     commands = parser.add_subparsers(dest="command", required=True)
-    env = commands.add_parser("env-files", help="create missing local env files")
-    env.add_argument("service_dir")
-    env.set_defaults(run=_env_files)
-    env_all = commands.add_parser("env", help="create missing local env files of every service")
-    env_all.set_defaults(run=_env_all)
-    check = commands.add_parser("env-check", help="env drift checks over every service")
-    check.set_defaults(run=_env_check)
-    commands.add_parser(
-        "scan", help="policy scanners over every service and the platform, and the secret scan"
-    ).set_defaults(run=_scan)
-    manifests = commands.add_parser("dev-manifests", help="what Tilt deploys for a service")
-    manifests.add_argument("service_dir")
-    manifests.set_defaults(run=_dev_manifests)
-    doctor = commands.add_parser("doctor", help="check this machine is ready for make dev")
-    _cluster_arguments(doctor)
-    doctor.set_defaults(run=_doctor)
-    cluster = commands.add_parser("cluster", help="create/delete the local cluster")
+
+    def command(name: str, run: Command, summary: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=summary)
+        sub.set_defaults(run=run)
+        return sub
+
+    for name, run, summary in (
+        ("env-files", _env_files, "create one service's missing local env files (copier task)"),
+        ("dev-manifests", _dev_manifests, "what Tilt deploys for one service"),
+    ):
+        command(name, run, summary).add_argument("service_dir")
+    command("env", _env, "create every service's missing local env files; report drift")
+    command("env-check", _env_check, "env convention checks over every service")
+    command("scan", _scan, "policy scanners over the services and platform, and the secret scan")
+    _cluster_arguments(command("doctor", _doctor, "is this machine ready for make dev?"))
+    cluster = command("cluster", _cluster, "create or delete the local cluster")
     cluster.add_argument("action", choices=["up", "down"])
     _cluster_arguments(cluster)
-    cluster.set_defaults(run=_cluster)
-    config = commands.add_parser("cluster-config", help="print the ctlptl config of a cluster")
+    config = command("cluster-config", _cluster_config, "print a cluster's ctlptl config")
     config.add_argument("--cluster", default="k3d", choices=CREATED_CLUSTERS)
-    config.set_defaults(run=_cluster_config)
-    update = commands.add_parser("update", help="copier update every service, or one")
+    update = command("update", _update, "copier update every service, or one: then a table")
     update.add_argument("--name", default="")
     update.add_argument("--ref", default="", help="default: latest release; HEAD: unreleased")
     _data_arguments(update)
-    update.set_defaults(run=_update)
-    commands.add_parser("update-check", help="services behind the latest release").set_defaults(
-        run=_update_check
-    )
-    release = commands.add_parser("release", help="tag a template version")
-    release.add_argument("version")
-    release.set_defaults(run=_release)
-    migrate = commands.add_parser("migrate", help="copier migration: apply declared renames")
-    migrate.add_argument("declarations")
-    migrate.add_argument("old")
-    migrate.add_argument("new")
-    migrate.set_defaults(run=_migrate)
-    tilt = commands.add_parser("tilt", help="tilt up [services] / tilt down")
+    command("update-check", _update_check, "list services behind the latest release")
+    command("release", _release, "tag a template version").add_argument("version")
+    migrate = command("migrate", _migrate, "copier migration: apply the declared renames")
+    for argument in ("declarations", "old", "new"):
+        migrate.add_argument(argument)
+    tilt = command("tilt", _tilt, "tilt up [services] / tilt down, in the cluster's context")
     tilt.add_argument("action", choices=["up", "down"])
     tilt.add_argument("--services", default="", help="space-separated names (default: all)")
     _cluster_arguments(tilt)
-    tilt.set_defaults(run=_tilt)
-    plan = commands.add_parser("tilt-plan", help="JSON of what the root Tiltfile deploys")
+    plan = command("tilt-plan", _tilt_plan, "JSON of what the root Tiltfile deploys")
     plan.add_argument("services", nargs="*", help="services to run (default: all)")
-    plan.set_defaults(run=_tilt_plan)
-    commands.add_parser("engine", help="a Docker engine and base images").set_defaults(run=_engine)
-    names = commands.add_parser("python-names", help="regenerate the reserved module names")
-    names.set_defaults(run=_python_names)
-    lock = commands.add_parser("lock", help="re-lock the template's dependencies, or a service's")
+    command("python-names", _python_names, "regenerate the module names a service may not take")
+    lock = command("lock", _lock, "re-lock the template's dependencies, or a service's")
     lock.add_argument("--name", default="", help="a service: re-lock it from its own pins")
-    lock.set_defaults(run=_lock)
-    local = commands.add_parser("local", help="run, test or lint one service here, no cluster")
+    local = command("local", _local, "run, test or lint one service here, no cluster")
     local.add_argument("action", choices=ACTIONS)
     local.add_argument("--name", default="", help="the service (test, lint: default the suite)")
     local.add_argument("--args", default="", help="pytest arguments of the suite")
-    local.set_defaults(run=_local)
-    new = commands.add_parser("new-service", help="generate services/<name> from the template")
+    new = command("new-service", _new_service, "generate services/<name> from the template")
     new.add_argument("name")
     new.add_argument("--ref", default="", help="template version (default: latest release)")
     _data_arguments(new)
-    new.set_defaults(run=_new_service)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a HookError becomes one line on stderr and exit status 1."""
+    """Run one command, printing its lines as they come."""
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        for line in args.run(args):
+            print(line, flush=True)
     except HookError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

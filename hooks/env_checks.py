@@ -4,8 +4,7 @@ import ast
 import subprocess
 from pathlib import Path
 
-import yaml
-
+from hooks.answers import AnswersError, read_answers
 from hooks.env_local_files import LOCAL_ENV_FILES
 from hooks.env_parser import (
     PLACEHOLDER,
@@ -85,7 +84,10 @@ def check_service(service_dir: Path) -> list[str]:
     for config_env in sorted((service_dir / "k8s").rglob("config.env")):
         problems += _config_env_problems(config_env, example, service_dir)
     problems += _ignore_problems(service_dir)
-    answers = yaml.safe_load((service_dir / ".copier-answers.yml").read_text()) or {}
+    try:
+        answers = read_answers(service_dir)
+    except AnswersError as error:
+        return [*problems, str(error)]
     problems += [
         f"{name}: the answers file records '{key}', which looks like a secret; "
         "secrets belong in .env.development"

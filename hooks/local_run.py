@@ -40,13 +40,13 @@ def find_service(repo: Path, name: str, action: str) -> Path:
     return service
 
 
-def service_make(repo: Path, action: str, name: str) -> tuple[list[str], dict[str, str]]:
-    """The make command and environment that run `action` in the service's own folder."""
+def service_make(repo: Path, action: str, name: str) -> tuple[list[str], dict[str, str], list[str]]:
+    """The make command and environment that run `action` in the service's own folder, and
+    what preparing it said (local env files created or drifted)."""
     if action not in ACTIONS:
         raise HookError(f"unknown action '{action}'; one of: {', '.join(ACTIONS)}")
     service = find_service(repo, name, action)
-    if action != "lint":
-        for line in sync_local_env_files(service):  # creates missing files, checks both
-            print(line)
+    # Creates missing local env files and reports drift: a run and the tests read them.
+    said = sync_local_env_files(service) if action != "lint" else []
     environment = {k: v for k, v in os.environ.items() if k not in ROOT_MAKE_VARIABLES}
-    return ["make", "--no-print-directory", "-C", str(service), action], environment
+    return ["make", "--no-print-directory", "-C", str(service), action], environment, said

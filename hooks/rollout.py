@@ -10,7 +10,7 @@ update fails or is interrupted is put back exactly as it was: updated or untouch
 """
 
 import shutil
-import sys
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.result in ("updated", "already current")
+        return self.result in ("updated", "already current", "skipped")
 
 
 def services(repo: Path, name: str = "") -> list[Path]:
@@ -177,22 +177,24 @@ def update_service(
 
 def rollout(
     repo: Path, name: str = "", ref: str = "", changes: dict[str, str] | None = None
-) -> list[Outcome]:
-    """Update the services one at a time, printing a progress line for each."""
+) -> Generator[str, None, list[Outcome]]:
+    """Update the services one at a time: yields a progress line for each, returns outcomes.
+
+    Interrupted, it yields the table of what was done before the interruption goes on."""
     targets = services(repo, name)
     if changes and not name:
         raise HookError("data= changes the answers of one service: add name=<service>")
     outcomes: list[Outcome] = []
     with exclusive(repo, "make update") as scratch:
         restore_saved_index(repo)
+        if changes and not ref:  # new answers, at the version the service already records
+            ref = str(read_answers(targets[0])["_commit"])
         git_ref, shown = template_version(repo, ref)
         try:
             for number, service in enumerate(targets, start=1):
-                print(
-                    f"[{number}/{len(targets)}] {service.name}: updating to {shown} ...", flush=True
-                )
+                yield f"[{number}/{len(targets)}] {service.name}: updating to {shown} ..."
                 outcome = update_service(repo, service, git_ref, shown, changes or {}, scratch)
-                print(f"[{number}/{len(targets)}] {service.name}: {outcome.result}", flush=True)
+                yield f"[{number}/{len(targets)}] {service.name}: {outcome.result}"
                 outcomes.append(outcome)
         except KeyboardInterrupt:
             outcomes.append(
@@ -202,7 +204,7 @@ def rollout(
                     detail="left as it was; rerun make update",
                 )
             )
-            print(table(outcomes))
+            yield table(outcomes)
             raise
     return outcomes
 
@@ -234,14 +236,6 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def run(repo: Path, name: str, ref: str, changes: dict[str, str] | None = None) -> bool:
-    """`make update`: print the table; True when every service is updated or current."""
-    outcomes = rollout(repo, name, ref, changes)
-    print(table(outcomes))
-    sys.stdout.flush()
-    return all(outcome.ok for outcome in outcomes)
-
-
 def behind(repo: Path) -> list[tuple[str, str, str]]:
     """(service, recorded, latest release) for every service behind the latest release."""
     release = latest_release(repo)
@@ -252,7 +246,7 @@ def behind(repo: Path) -> list[tuple[str, str, str]]:
         )
     latest = git(repo, "rev-parse", f"{release}^{{commit}}").strip()
     late = []
-    for service in services(repo):
+    for service in [s for s in services(repo) if not s.is_symlink()]:  # linked: their own
         recorded = str(read_answers(service)["_commit"])
         current = resolve(repo, recorded)
         if current is None:

@@ -46,10 +46,6 @@ def parse_data(repo: Path, pairs: list[str]) -> dict[str, str]:
             value.encode("utf-8")
         except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as surrogates
             raise HookError(f"{key} is not valid UTF-8 text; type it again") from None
-        if asked[key].get("type") == "int" and not re.fullmatch(r"[0-9]{1,6}", value):
-            raise HookError(
-                f"{key} must be a whole number, for example {asked[key]['default']}; got '{value}'"
-            )
         data[key] = value
     return data
 
@@ -82,8 +78,10 @@ def next_steps(destination: Path, name: str, dev_port: int) -> str:
     )
 
 
-def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = None) -> Path:
-    """Generate services/<name>: it appears whole or not at all, whatever stops the run."""
+def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = None) -> str:
+    """Generate services/<name>: it appears whole or not at all, whatever stops the run.
+
+    Returns what to do next."""
     if not name:
         raise HookError("no service name given; usage: make service name=orders")
     if "/" in name or name in {".", ".."}:
@@ -96,7 +94,7 @@ def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = N
         )
     require_repository(repo)
     given = parse_data(repo, data or [])
-    if "dev_port" in given:
+    if re.fullmatch(r"[0-9]+", given.get("dev_port", "")):  # not a number: copier says so
         check_dev_port(repo, int(given["dev_port"]))
     with exclusive(repo, "make service") as scratch:
         answers = {"dev_port": str(free_dev_port(repo)), **given, "service_name": name}
@@ -118,5 +116,4 @@ def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = N
             destination.parent.mkdir(exist_ok=True)
             staging.rename(destination)
             ignore_interruptions()  # the service is whole: what is left is cleanup
-    print(next_steps(destination, name, int(read_answers(destination)["dev_port"])))
-    return destination
+    return next_steps(destination, name, int(read_answers(destination)["dev_port"]))
