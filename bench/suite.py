@@ -1,0 +1,43 @@
+"""The whole test suite, once, with every package index unreachable: its wall time, and the
+proof that `make test` needs no network once the venvs and images exist."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.report import Series
+
+Section = tuple[str, list[Series], list[str]]
+UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there
+OFFLINE = {
+    "PIP_INDEX_URL": f"{UNREACHABLE}/simple",
+    "PIP_NO_INDEX": "1",
+    "UV_OFFLINE": "1",
+    "HTTP_PROXY": UNREACHABLE,
+    "HTTPS_PROXY": UNREACHABLE,
+    "NO_PROXY": "127.0.0.1,localhost",  # the cluster, its registry and the port-forwards
+}
+
+
+def suite(repo: Path) -> tuple[Section, float]:
+    """10. `python -m pytest` of this repository, as `make test` runs it, offline."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=repo,
+        env={**os.environ, **OFFLINE},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    summary = (re.findall(r"^=+ (.+) in [\d.]+s", result.stdout, re.MULTILINE) or ["?"])[-1]
+    wall = Series("make test, package indexes unreachable", "s", [seconds])
+    notes = [
+        f"Result: **{summary}** (exit status {result.returncode}); HTTP(S) went to an "
+        f"unreachable proxy, loopback excepted: {', '.join(sorted(OFFLINE))}.",
+    ]
+    return ("10. Test suite", [wall], notes), seconds / 60
