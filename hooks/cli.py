@@ -252,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     _cluster_arguments(cluster)
     config = command("cluster-config", _cluster_config, "print a cluster's ctlptl config")
     config.add_argument("--cluster", default="k3d", choices=CREATED_CLUSTERS)
-    update = command("update", _update, "copier update every service, or one: then a table")
+    update = command(
+        "update", _update, "update every service, or one, through copier: then a table"
+    )
     update.add_argument("--name", default="")
     update.add_argument("--ref", default="", help="default: latest release; HEAD: unreleased")
     _data_arguments(update)

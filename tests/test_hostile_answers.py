@@ -8,7 +8,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import REPO, hadolint
+from tests.helpers import REPO, hadolint, make, snapshot_repo
 from tests.helpers import render as render_template
 from tests.kube import kustomize
 
@@ -108,8 +108,6 @@ def test_no_answer_reaches_a_shell_as_a_command_string() -> None:
 
 
 def test_a_hostile_name_through_make_is_refused_and_runs_nothing(tmp_path: Path) -> None:
-    from tests.conftest import snapshot_repo
-    from tests.update_helpers import make
 
     repo = snapshot_repo(tmp_path / "repo")
     for name in (
