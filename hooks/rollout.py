@@ -155,23 +155,21 @@ def update_service(
                 quiet=True,
             )
             outcome.conflicts = conflicts_in(repo, service)
-    except KeyboardInterrupt:
+        moved = snapshot.moved_outside(before, snapshot.take(), service)
+        if moved:
+            snapshot.restore(before, moved)
+            raise HookError(f"the update changed paths outside it (restored): {', '.join(moved)}")
+        old_commit = resolve(repo, outcome.before)
+        outcome.detail = follow_template_locks(repo, service, old_commit or "", ref)
+    except KeyboardInterrupt:  # anywhere before the end: the service is left as it was
         _restore(backup, service)
         raise
     except Exception as error:  # copier's errors have no common base; report, go on
         _restore(backup, service)
-        outcome.result, outcome.detail = "failed", f"{type(error).__name__}: {error}"
-        return outcome
-    moved = snapshot.moved_outside(before, snapshot.take(), service)
-    if moved:
-        snapshot.restore(before, moved)
-        _restore(backup, service)
-        outcome.result = "failed"
-        outcome.detail = f"the update changed paths outside it (restored): {', '.join(moved)}"
+        message = str(error) if isinstance(error, HookError) else f"{type(error).__name__}: {error}"
+        outcome.result, outcome.detail, outcome.conflicts = "failed", message, []
         return outcome
     outcome.result = "conflicts" if outcome.conflicts else "updated"
-    old_commit = resolve(repo, outcome.before)
-    outcome.detail = follow_template_locks(repo, service, old_commit or "", ref)
     return outcome
 
 

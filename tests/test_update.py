@@ -481,3 +481,24 @@ def test_an_interrupted_rollout_leaves_each_service_whole_and_the_rerun_converge
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert {recorded(repo / "services" / name) for name in names} == {"v0.2.0"}
     assert list(tmpdir.iterdir()) == []
+
+
+def test_an_update_that_touches_a_path_outside_its_service_fails_and_restores_it(
+    tmp_path: Path,
+) -> None:
+    repo = repo_with_services(tmp_path, {"orders": []})
+    commit_all(repo, "add orders")
+    readme = (repo / "README.md").read_text()
+    stray = '["sh", "-c", "echo stray >> ../../README.md && touch ../../docs/stray.md"]'
+    edit(repo / "copier.yml", "_migrations:\n", f"_migrations:\n  - command: {stray}\n")
+    release(repo, "v0.2.0", README_CHANGE)
+
+    result = make(repo, "update")
+
+    assert result.returncode != 0
+    assert row(result.stdout, "orders")[3] == "failed"
+    assert "changed paths outside it (restored): README.md, docs/stray.md" in result.stdout
+    assert (repo / "README.md").read_text() == readme
+    assert not (repo / "docs" / "stray.md").exists()
+    assert recorded(repo / "services/orders") == "v0.1.0"  # and the service as it was
+    assert git(repo, "status", "--porcelain") == ""
