@@ -11,7 +11,7 @@ from typing import Any
 from bench.report import Series, percentile, timed
 from tests.containers import PodSpec, free_port, get, image_bytes, running, wait_until
 from tests.engine import docker, engine_answers
-from tests.helpers import add_service, git, service_venv, snapshot_repo
+from tests.helpers import VENVS, add_service, git, service_venv, snapshot_repo
 from tests.kube import by_kind, kustomize, quantity
 from tests.load import (
     MIB,
@@ -57,7 +57,7 @@ def copier_copy(template: Path, destination: Path, name: str, ref: str) -> None:
 
 
 def make(repo: Path, *args: str) -> None:
-    run(["make", "--no-print-directory", f"VENV={VENV}", *args], repo, stdin=subprocess.DEVNULL)
+    run(["make", "--no-print-directory", *VENVS, *args], repo, stdin=subprocess.DEVNULL)
 
 
 def platform_repo(path: Path, services: int) -> Path:
@@ -67,7 +67,7 @@ def platform_repo(path: Path, services: int) -> Path:
     for number in range(services):
         add_service(repo, f"svc{number:02d}")
     git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "services")
+    git(repo, "commit", "-qm", "services", "--allow-empty")
     return repo
 
 
