@@ -45,6 +45,11 @@ class PodSpec:
     def memory_limit_mib(self) -> float:
         return quantity(self.container["resources"]["limits"]["memory"]) / MIB
 
+    @property
+    def container_port(self) -> int:
+        [port] = [p["containerPort"] for p in self.container["ports"] if p["name"] == "http"]
+        return int(port)
+
     def probe_path(self, probe: str) -> str:
         return str(self.container[probe]["httpGet"]["path"])
 

@@ -1,6 +1,7 @@
 """Every generated service, built and run for real under its Kubernetes security settings."""
 
 import io
+import json
 import shutil
 import socket
 import subprocess
@@ -103,6 +104,11 @@ def test_the_runtime_image_runs_as_the_deployment_declares(images: Built) -> Non
         assert docker("exec", name, "touch", "/tmp/x", check=False).returncode == 0
         status, metrics = get(port, "/metrics")
         assert status == 200 and "http_requests_total" in metrics
+        image = docker("image", "inspect", "-f", "{{json .Config}}", images.runtime).stdout
+        config = json.loads(image)
+        assert list(config["ExposedPorts"]) == [f"{spec.container_port}/tcp"]
+        check = config["Healthcheck"]["Test"]  # ["CMD", ...]: what `docker run` users rely on
+        assert check[0] == "CMD" and docker("exec", name, *check[1:], check=False).returncode == 0
         logs = docker("logs", name).stdout + docker("logs", name).stderr
         assert all(line.startswith("{") for line in logs.splitlines() if line.strip())
     record(METRICS, images.case, {"ready_seconds": ready})

@@ -54,13 +54,13 @@ def test_runtime_is_the_final_stage_and_has_no_compilers_or_dev_tools(service: P
 
 
 def test_cmd_is_exec_form_and_port_is_exposed(service: Path) -> None:
-    port = answers(service)["service_port"]
-    for target, instructions in stages(service).items():
-        if target not in ("dev", "runtime"):
-            continue
-        values = dict(instructions)
+    found = stages(service)
+    port = str(answers(service)["service_port"])
+    assert f"PORT={port}" in dict(found["base"])["ENV"].split()  # the image's one home for it
+    for target in ("dev", "runtime"):
+        values = dict(found[target])
         assert values["CMD"].startswith("["), f"{target} CMD must be exec form"
-        assert values["EXPOSE"] == str(port)
+        assert values["EXPOSE"] == "${PORT}"
 
 
 def test_base_image_is_the_chosen_python(service: Path) -> None:

@@ -289,6 +289,29 @@ def test_the_templates_read_the_network_sources_never_repeat_them() -> None:
             assert pair not in path.read_text(), f"{path.relative_to(REPO)} repeats {pair}"
 
 
+def test_the_container_port_is_written_only_where_a_format_needs_the_number() -> None:
+    # Everything else reads one of these: the Service's targetPort and Tilt's port-forward
+    # the Deployment's `http` port, EXPOSE and HEALTHCHECK the image's PORT, tests config.env.
+    homes = {
+        ".env.example.jinja",  # what a developer copies to run locally
+        "k8s/base/config.env.jinja",  # what the pod reads
+        "k8s/base/deployment.yaml.jinja",  # containerPort must be a number
+        "k8s/base/service.yaml.jinja",  # the Service's own port, which clients use
+        "Dockerfile.jinja",  # ENV PORT, for `docker run`
+        "src/{{module_name}}/chassis.py.jinja",  # the settings default
+    }
+    writers = {
+        str(path.relative_to(REPO / "template"))
+        for path in (REPO / "template").rglob("*")
+        if path.is_file()
+        and path.suffixes[-2:] != [".md", ".jinja"]  # docs may show it
+        and "service_port" in path.read_text()
+    }
+    assert writers == homes
+    for name in homes:
+        assert (REPO / "template" / name).read_text().count("service_port") == 1, name
+
+
 def test_dev_overlay_relaxes_only_replicas_read_only_root_and_the_secret(service: Path) -> None:
     base, dev = render(service, "base"), render(service, "overlays/dev")
     [base_deployment] = by_kind(base, "Deployment")
