@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -51,8 +52,14 @@ def test_metrics_are_prometheus_text_with_route_labels(client: TestClient) -> No
     assert 'http_requests_total{method="GET",route="/livez",status="200"}' in response.text
 
 
-def test_platform_settings_default_to_the_generated_port() -> None:
-    assert PlatformSettings().port == 8000
+def test_the_default_port_is_the_one_the_cluster_config_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Outside the cluster (tests, a bare `python -m`) the default is the port: keep them equal.
+    monkeypatch.delenv("PORT", raising=False)
+    config = Path(__file__).parents[1] / "k8s" / "base" / "config.env"
+    values = dict(line.partition("=")[::2] for line in config.read_text().splitlines())
+    assert PlatformSettings().port == int(values["PORT"])
 
 
 @pytest.mark.parametrize(
