@@ -26,7 +26,7 @@ def suite(repo: Path) -> tuple[Section, float]:
     """10. `python -m pytest` of this repository, as `make test` runs it, offline."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"],
         cwd=repo,
         env={**os.environ, **OFFLINE},
         capture_output=True,
@@ -34,10 +34,18 @@ def suite(repo: Path) -> tuple[Section, float]:
         check=False,
     )
     seconds = time.perf_counter() - started
-    summary = (re.findall(r"^=+ (.+) in [\d.]+s", result.stdout, re.MULTILINE) or ["?"])[-1]
+    summary, failed = outcome(result.stdout)
     wall = Series("make test, package indexes unreachable", "s", [seconds])
     notes = [
         f"Result: **{summary}** (exit status {result.returncode}); HTTP(S) went to an "
         f"unreachable proxy, loopback excepted: {', '.join(sorted(OFFLINE))}.",
+        *(f"Failed: `{name}`" for name in failed[:10]),
     ]
     return ("10. Test suite", [wall], notes), seconds / 60
+
+
+def outcome(stdout: str) -> tuple[str, list[str]]:
+    """pytest -q -rfE's last line ("1 failed, 633 passed in 626.00s", bare under -q) and the
+    ids of the tests that failed or errored."""
+    summary = re.findall(r"^=* ?(\d+ \w.*?) in [\d.]+s", stdout, re.MULTILINE) or ["?"]
+    return summary[-1], re.findall(r"^(?:FAILED|ERROR) (\S+)", stdout, re.MULTILINE)

@@ -1,9 +1,14 @@
 """The benchmark's own arithmetic (never timings: those are read from `make bench`)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bench.report import Series, Target, percentile
 from bench.scenarios import quantity
+from bench.suite import outcome
 
 
 @pytest.mark.parametrize(
@@ -31,3 +36,17 @@ def test_a_series_reports_median_min_max_and_runs() -> None:
 )
 def test_percentiles_are_nearest_rank(fraction: float, value: float) -> None:
     assert percentile([float(v) for v in range(100, 0, -1)], fraction) == value
+
+
+def test_the_suite_section_reads_pytest_s_own_summary_and_failures(tmp_path: Path) -> None:
+    (tmp_path / "test_sample.py").write_text(
+        "def test_a():\n    pass\n\ndef test_b():\n    1 / 0\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert outcome(run.stdout) == ("1 failed, 1 passed", ["test_sample.py::test_b"])
