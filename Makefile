@@ -86,5 +86,5 @@ lock: $(VENV)/.installed ## Re-lock the template's dependencies, or a service's 
 engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
 	@$(PYTHON) -m tests.engine
 
-bench: $(VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
+bench: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
 	$(PYTHON) -m bench $${runs:-5}
