@@ -241,7 +241,7 @@ def test_an_answer_changes_through_data_and_renders_everywhere(tmp_path: Path) -
     assert (answers["team"], answers["service_port"]) == ("payments", 9000)
     assert 'team: "payments"' in (orders / "k8s/components/metadata/kustomization.yaml").read_text()
     assert "containerPort: 9000" in (orders / "k8s/base/deployment.yaml").read_text()
-    # The platform's part of the app and its tests follow; the service's own files stay.
+    # The platform's part of the app and the image follow; the service's own files stay.
     assert "default=9000," in (orders / "src/orders/chassis.py").read_text()
     assert "PORT=9000" in (orders / "Dockerfile").read_text()
     assert git(repo, "status", "--porcelain", "services/billing") == ""
