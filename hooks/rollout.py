@@ -20,7 +20,7 @@ from hooks.answers import AnswersError, read_answers
 from hooks.errors import HookError
 from hooks.gitrepo import git, git_succeeds, latest_release, uncommitted_paths
 from hooks.locks import follow_template_locks
-from hooks.session import exclusive, signals_blocked
+from hooks.session import children_stderr_held, exclusive, signals_blocked
 from hooks.settings import generated_services
 from hooks.versions import resolve, template_version
 from hooks.worktree import WorktreeSnapshot, private_index, restore_saved_index
@@ -142,7 +142,7 @@ def update_service(
     snapshot = WorktreeSnapshot(repo, scratch / "worktree-index")
     before = snapshot.take()
     try:
-        with private_index(repo, service):
+        with private_index(repo, service), children_stderr_held():
             copier.run_update(
                 str(service.relative_to(repo)),
                 vcs_ref=ref,

@@ -12,7 +12,12 @@ from hooks.answers import read_answers
 from hooks.errors import HookError
 from hooks.gitrepo import require_repository
 from hooks.ports import free_dev_port, taken_dev_ports
-from hooks.session import exclusive, ignore_interruptions, signals_blocked
+from hooks.session import (
+    children_stderr_held,
+    exclusive,
+    ignore_interruptions,
+    signals_blocked,
+)
 from hooks.settings import SERVICES_DIR, load_settings
 from hooks.versions import template_version
 
@@ -101,15 +106,16 @@ def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = N
         version, _ = template_version(repo, ref)
         staging = scratch / name  # beside services/, on the same file system
         try:
-            copier.run_copy(
-                ".",  # relative, so the answers file stays valid in every clone (run from repo)
-                str(staging),
-                data=answers,
-                vcs_ref=version,
-                defaults=not sys.stdin.isatty(),
-                unsafe=True,  # our own tasks: python hooks from this repository
-                quiet=True,  # the next steps below name the real folder
-            )
+            with children_stderr_held():
+                copier.run_copy(
+                    ".",  # relative, so the answers file stays valid in every clone (run from repo)
+                    str(staging),
+                    data=answers,
+                    vcs_ref=version,
+                    defaults=not sys.stdin.isatty(),
+                    unsafe=True,  # our own tasks: python hooks from this repository
+                    quiet=True,  # the next steps below name the real folder
+                )
         except ValueError as error:  # copier's validators: the message says what to change
             raise HookError(str(error).removeprefix("Validation error for question ")) from None
         with signals_blocked():

@@ -11,6 +11,7 @@ import fcntl
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,32 @@ def signals_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
+def children_stderr_held() -> Iterator[None]:
+    """Hold what copier and its tasks write to stderr; show it afterwards, unless the run was
+    interrupted. Ctrl-C reaches the whole process group, so a task's Python still starting
+    up would print a fatal error of its own beside our one line."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        interrupted = False
+        try:
+            yield
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            with signals_blocked():
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                if not interrupted:
+                    held.seek(0)
+                    sys.stderr.buffer.write(held.read())
+                    sys.stderr.flush()
 
 
 def ignore_interruptions() -> None:
