@@ -373,7 +373,8 @@ def test_a_service_that_never_becomes_ready_fails_tilt_ci_with_its_reason(
         "        if not app.state.ready:",
         "        if True:  # never ready",
     )
-    result = live_cluster.ci(broken, "broken", timeout="45s")
+    # Long enough for the build, the rollout and a failed probe (every 5 s), no longer.
+    result = live_cluster.ci(broken, "broken", timeout="30s")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in output
