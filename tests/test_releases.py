@@ -1,0 +1,85 @@
+"""Template releases: `make release` tags them; `make update-check` and `make update` follow
+them."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import (
+    commit_all,
+    edit,
+    git,
+    make,
+    release,
+    repo_with_services,
+)
+from tests.updates import (
+    README_CHANGE,
+    recorded,
+)
+
+
+def test_update_check_needs_a_release_and_lists_services_behind(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": [], "beta": []})
+    commit_all(repo, "add services")
+    assert make(repo, "update-check").returncode == 0
+    release(repo, "v0.2.0", README_CHANGE)
+    late = make(repo, "update-check")
+    assert late.returncode != 0
+    assert "alpha: v0.1.0 -> v0.2.0 available" in late.stdout and "beta:" in late.stdout
+    make(repo, "update")
+    commit_all(repo, "update")
+    assert make(repo, "update-check").returncode == 0
+    for tag in ("v0.1.0", "v0.2.0"):
+        git(repo, "tag", "-d", tag)
+    gone = make(repo, "update-check")
+    assert gone.returncode != 0 and "there is no release yet" in gone.stderr
+
+
+def test_without_a_release_update_moves_to_the_committed_head(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": []}, tag=None)  # tags do not reach main
+    commit_all(repo, "add alpha")
+    edit(repo / "template/README.md.jinja", "## Run it\n", "## Run it (unreleased)\n")
+    (repo / "scratch.txt").write_text("not a template file")
+    dirty = make(repo, "update")
+    assert dirty.returncode != 0 and "template/README.md.jinja" in dirty.stderr
+    commit_all(repo, "unreleased change")
+    assert make(repo, "update").returncode == 0
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert git(repo, "rev-parse", recorded(repo / "services/alpha")).strip() == head
+    assert "## Run it (unreleased)" in (repo / "services/alpha/README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("version", "changelog", "dirty", "message"),
+    [
+        ("0.2", True, False, "is not MAJOR.MINOR.PATCH"),
+        ("0.2.0", False, False, "CHANGELOG.md has no entry for v0.2.0"),
+        ("0.2.0", True, True, "commit or stash these first"),
+        ("0.1.0", True, False, "v0.1.0 already exists"),
+    ],
+    ids=["bad-version", "no-changelog-entry", "dirty-tree", "existing-tag"],
+)
+def test_release_refuses_what_would_be_a_bad_tag(
+    tmp_path: Path, version: str, changelog: bool, dirty: bool, message: str
+) -> None:
+    repo = repo_with_services(tmp_path, {})
+    if changelog:
+        with (repo / "CHANGELOG.md").open("a") as log:
+            log.write(f"\n## v{version} - 2026-12-01\n\n- A change.\n")
+        commit_all(repo, "changelog")
+    if dirty:
+        (repo / "wip.txt").write_text("wip")
+    result = make(repo, "release", f"version={version}")
+    assert result.returncode != 0 and message in result.stderr
+    assert git(repo, "tag", "--list").split() == ["v0.1.0"]
+
+
+def test_release_tags_a_version_with_its_changelog_entry(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {})
+    with (repo / "CHANGELOG.md").open("a") as log:
+        log.write("\n## v0.2.0 - 2026-12-01\n\n- A change.\n")
+    commit_all(repo, "changelog")
+    result = make(repo, "release", "version=0.2.0")
+    assert result.returncode == 0, result.stderr
+    assert "v0.2.0" in git(repo, "tag", "--list").split()
