@@ -33,14 +33,21 @@ service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] 
 run: $(VENV)/.installed ## Serve one service on 127.0.0.1 with its .env.development: name=orders
 	@$(PYTHON) -m hooks local run --name "$$name"
 
-# Only the whole suite needs checkov.
-test: $(VENV)/.installed $(if $(name),,$(CHECKOV_VENV)/.installed) ## name=orders: its tests; no name: every check [args="-k manifests"]
+# The tests' own venvs (a service's locked dev tools, the CRD models), built while the
+# network is there: the suite itself needs none.
+TEST_VENVS := $(VENV)/.installed $(CHECKOV_VENV)/.installed .cache/test-venvs.installed
+.cache/test-venvs.installed: $(VENV)/.installed template/requirements-dev.lock tests/requirements-crd.txt
+	$(PYTHON) -m tests.helpers
+	touch $@
+
+# Only the whole suite needs checkov and the tests' venvs.
+test: $(VENV)/.installed $(if $(name),,$(TEST_VENVS)) ## name=orders: its tests; no name: every check [args="-k manifests"]
 	@$(PYTHON) -m hooks local test --name "$$name" --args "$$args"
 
 lint: $(VENV)/.installed ## name=orders: its ruff; no name: every linter, every service
 	@$(PYTHON) -m hooks local lint --name "$$name" --args "$$args"
 
-check: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Static checks of this repo and every service, their tests included
+check: $(TEST_VENVS) ## Static checks of this repo and every service, their tests included
 	$(PYTHON) -m pytest -m check $$args
 
 scan: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Scanners: trivy+checkov over every service and the platform, committed secrets
@@ -86,5 +93,5 @@ lock: $(VENV)/.installed ## Re-lock the template's dependencies, or a service's 
 engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
 	@$(PYTHON) -m tests.engine
 
-bench: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
+bench: $(TEST_VENVS) ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
 	$(PYTHON) -m bench $${runs:-5}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import BIN, CACHE, service_venv, snapshot_repo
+from tests.helpers import BIN, CACHE, LONGEST_FIRST, VENV_CACHE, service_venv, snapshot_repo
 
 # The answer matrix every rendered-service check runs over.
 MATRIX: dict[str, dict[str, Any]] = {
@@ -24,6 +24,16 @@ MATRIX: dict[str, dict[str, Any]] = {
     },
     "longest-name": {"service_name": "a" + "b" * 38 + "z", "python_version": "3.11"},
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first (LONGEST_FIRST), then the rest in their usual order."""
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module stays
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,6 +54,7 @@ def isolated_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
         patch.setenv("KUBECONFIG", str(home / "kubeconfig"))
         patch.setenv("COPIER_SETTINGS_PATH", str(home / "copier-settings.yml"))
         patch.setenv("PIP_CACHE_DIR", str(CACHE / "pip"))
+        patch.setenv("PLATFORM_TESTS_VENV_CACHE", str(VENV_CACHE))
         patch.setenv("PATH", f"{BIN}:{Path(sys.base_prefix) / 'bin'}:/usr/bin:/bin")
         yield
 

@@ -1,6 +1,7 @@
 """Helpers the tests and the benchmark share: throwaway repositories of this template, its
 services, and `make` as a user runs it (fixtures live in conftest.py)."""
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -13,15 +14,31 @@ import copier
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache"
+# The tests' cached venvs; a throwaway repository's own suite (its `make check`) reuses these.
+VENV_CACHE = Path(os.environ.get("PLATFORM_TESTS_VENV_CACHE") or CACHE)
 BIN = Path(sys.executable).parent
 VENV = Path(sys.prefix)
 CHECKOV_VENV = REPO / ".venv-checkov"
 HADOLINT = str(BIN / "hadolint")
 # This session's venvs stand in for a throwaway repository's own, taken as installed (-o),
-# whatever the times of their stamps and of the clone's requirements files.
+# whatever the times of their stamps and of the clone's requirements files; the tests' own
+# venvs are this session's too (VENV_CACHE).
 VENVS = (
     *(f"VENV={VENV}", f"CHECKOV_VENV={CHECKOV_VENV}"),
     *("-o", f"{VENV}/.installed", "-o", f"{CHECKOV_VENV}/.installed"),
+    *("-o", ".cache/test-venvs.installed"),
+)
+# The longest modules (`make test args=--durations=0`) start first in a parallel run, so
+# that short ones, not a long one begun last, fill its end. Only the order depends on this.
+LONGEST_FIRST = (
+    "test_dev_loop.py",
+    "test_env_canaries.py",
+    "test_documented_commands.py",
+    "test_rollout.py",
+    "test_update.py",
+    "test_rollout_concurrency.py",
+    "test_containers.py",
+    "test_load.py",
 )
 
 
@@ -164,22 +181,34 @@ def stand_in_venvs(repo: Path) -> None:
 def cached_venv(name: str, requirements: Path, *pip_options: str) -> Path:
     """The python of a venv with `requirements` installed, reused while they are unchanged."""
     digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
-    venv = CACHE / f"{name}-{digest}"
+    venv = VENV_CACHE / f"{name}-{digest}"
     python = venv / "bin" / "python"
-    if not (venv / ".complete").exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *pip_options, "-r", str(requirements)],
-            check=True,
-        )
-        (venv / ".complete").touch()
+    VENV_CACHE.mkdir(exist_ok=True)
+    # Parallel test workers share the cache: one builds, the others wait for it.
+    with open(VENV_CACHE / f"{name}-{digest}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (venv / ".complete").exists():
+            build_venv(venv, requirements, *pip_options)
     return python
+
+
+def build_venv(venv: Path, requirements: Path, *pip_options: str) -> None:
+    """A fresh venv with `requirements` installed, marked complete only once it is."""
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *pip_options]
+    subprocess.run([*pip, "-r", str(requirements)], check=True)
+    (venv / ".complete").touch()
 
 
 def service_venv(lock: Path = REPO / "template" / "requirements-dev.lock") -> Path:
     """A venv with a service's locked dev dependencies (the template's by default)."""
     return cached_venv("service-venv", lock, "--require-hashes", "--no-deps")
+
+
+def crd_venv() -> Path:
+    """A venv with the Prometheus Operator CRD models (tests/crd_schema.py runs in it)."""
+    return cached_venv("crd-venv", REPO / "tests" / "requirements-crd.txt", "--no-deps")
 
 
 def service_make(service: Path, *targets: str) -> subprocess.CompletedProcess[str]:
@@ -193,3 +222,9 @@ def service_make(service: Path, *targets: str) -> subprocess.CompletedProcess[st
         check=False,
         stdin=subprocess.DEVNULL,
     )
+
+
+if __name__ == "__main__":
+    # `make test` builds the tests' own venvs first, so that the suite runs offline.
+    service_venv()
+    crd_venv()

@@ -10,7 +10,7 @@ import kubernetes_validate
 import yaml
 
 import hooks.kube
-from tests.helpers import REPO, cached_venv
+from tests.helpers import REPO, crd_venv
 
 KUBERNETES_VERSIONS = ("1.30", "1.37")
 
@@ -40,7 +40,7 @@ PROMETHEUS_OPERATOR_KINDS = ("ServiceMonitor", "PodMonitor")
 def crd_errors(documents: list[dict[str, Any]]) -> list[str]:
     """Errors of the Prometheus Operator objects among `documents`, against their CRD's
     schema (tests/crd_schema.py, in its own pinned venv)."""
-    python = cached_venv("crd-venv", REPO / "tests" / "requirements-crd.txt", "--no-deps")
+    python = crd_venv()
     chosen = [d for d in documents if d["kind"] in PROMETHEUS_OPERATOR_KINDS]
     result = subprocess.run(
         [str(python), str(REPO / "tests" / "crd_schema.py")],

@@ -77,14 +77,14 @@ def plant_marker_typo(service: Path) -> list[str]:
     return [value]
 
 
-# service -> what is planted in it; hello stays clean.
+# service -> what is planted in it.
 PLANTS: dict[str, Callable[[Path], list[str]]] = {
     "valid": plant_valid_secrets,
     "pasted": plant_pasted_secrets,
     "typo": plant_marker_typo,
 }
-SERVICES = ("hello", *PLANTS)
-WORKING = ("hello", "valid")  # the services whose env files are fine
+SERVICES = tuple(PLANTS)
+WORKING = ("valid",)  # the service whose env files are fine
 
 
 def run(repo: Path, *command: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from hooks.pythonnames import DATA_FILE, render_data_file
-from tests.helpers import REPO, git
+from tests.helpers import LONGEST_FIRST, REPO, git
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.check
@@ -95,3 +95,7 @@ def test_reserved_python_names_are_current() -> None:
 @pytest.mark.parametrize("name", ["json", "email", "fastapi", "uvicorn", "pytest"])
 def test_reserved_python_names_cover_stdlib_and_dependencies(name: str) -> None:
     assert name in yaml.safe_load(DATA_FILE.read_text())["reserved"]
+
+
+def test_the_longest_first_order_names_test_modules_that_exist() -> None:
+    assert [name for name in LONGEST_FIRST if not (REPO / "tests" / name).is_file()] == []
