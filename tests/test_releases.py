@@ -5,18 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import (
-    commit_all,
-    edit,
-    git,
-    make,
-    release,
-    repo_with_services,
-)
-from tests.updates import (
-    README_CHANGE,
-    recorded,
-)
+from tests.helpers import commit_all, edit, git, make, release, repo_with_services
+from tests.updates import README_CHANGE, recorded
 
 
 def test_update_check_needs_a_release_and_lists_services_behind(tmp_path: Path) -> None:

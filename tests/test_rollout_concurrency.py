@@ -9,20 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import (
-    commit_all,
-    git,
-    make,
-    release,
-    repo_with_services,
-    start_make,
-)
-from tests.updates import (
-    HISTORY_CHANGE,
-    README_CHANGE,
-    recorded,
-    row,
-)
+from tests.helpers import commit_all, git, make, release, repo_with_services, start_make
+from tests.updates import HISTORY_CHANGE, README_CHANGE, recorded, row
 
 
 def lock_holder(repo: Path) -> str:

@@ -4,23 +4,8 @@ import shutil
 from pathlib import Path
 
 from hooks.answers import read_answers
-from tests.helpers import (
-    add_service,
-    commit_all,
-    edit,
-    git,
-    make,
-    release,
-    repo_with_services,
-)
-from tests.updates import (
-    HISTORY_CHANGE,
-    README_CHANGE,
-    files,
-    recorded,
-    rename_service_yaml,
-    row,
-)
+from tests.helpers import add_service, commit_all, edit, git, make, release, repo_with_services
+from tests.updates import HISTORY_CHANGE, README_CHANGE, files, recorded, rename_service_yaml, row
 
 
 def test_local_edits_of_every_kind_survive_an_update(tmp_path: Path) -> None:
