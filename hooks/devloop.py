@@ -12,12 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hooks.answers import answer, answers_path, read_answers
 from hooks.devmanifests import render_dev_manifests
 from hooks.errors import HookError
-from hooks.kube import kustomize, manifest_stream
+from hooks.kube import kustomize_objects, manifest_stream
 from hooks.ports import check_unique_dev_ports
 from hooks.settings import generated_services, load_settings
 
@@ -29,7 +27,7 @@ WATCHED = (".env.development", ".env.example", "k8s")
 
 def platform_objects(repo: Path, namespaces: list[str]) -> tuple[str, list[str]]:
     """The namespace setup for each namespace, and Tilt selectors for its objects."""
-    template = [d for d in yaml.safe_load_all(kustomize(repo / NAMESPACE_SETUP)) if d]
+    template = kustomize_objects(repo / NAMESPACE_SETUP)
     documents, selectors = [], []
     for namespace in namespaces:
         for document in copy.deepcopy(template):

@@ -11,10 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hooks.env_parser import local_secret_keys, read_env
-from hooks.kube import kustomize, manifest_stream
+from hooks.kube import kustomize_objects, manifest_stream
 
 
 def _suffixed(name: str, data: dict[str, str]) -> str:
@@ -35,8 +33,7 @@ def split_config(service_dir: Path) -> tuple[dict[str, str], dict[str, str], set
 
 def dev_manifests(service_dir: Path) -> list[dict[str, Any]]:
     """The dev overlay's objects with the env split into a ConfigMap and a Secret."""
-    rendered = kustomize(service_dir / "k8s" / "overlays" / "dev")
-    documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    documents = kustomize_objects(service_dir / "k8s" / "overlays" / "dev")
     config, secrets, secret_keys = split_config(service_dir)
     [deployment] = [doc for doc in documents if doc["kind"] == "Deployment"]
     env_from = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]

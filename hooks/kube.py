@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from hooks.errors import HookError
 
 KUBECTL = str(Path(sys.executable).with_name("kubectl"))
@@ -19,6 +21,22 @@ def kustomize(directory: Path, *flags: str) -> str:
     if result.returncode:
         raise HookError(f"kustomize {directory}: {result.stderr.strip()}")
     return result.stdout
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """kustomize writes YAML 1.2, where a bare `=` or `<<` is a string; PyYAML (YAML 1.1)
+    would read them as its `value` and `merge` tags and fail on a description such as `=`."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith((":value", ":merge"))]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def kustomize_objects(directory: Path, *flags: str) -> list[dict[str, Any]]:
+    """The objects `kubectl kustomize` renders, read as the YAML 1.2 it writes."""
+    return [doc for doc in yaml.load_all(kustomize(directory, *flags), _Yaml12Loader) if doc]
 
 
 def manifest_stream(documents: list[dict[str, Any]]) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
-import yaml
 
 import hooks.kube
 from tests.helpers import REPO, crd_venv
@@ -17,7 +16,7 @@ KUBERNETES_VERSIONS = ("1.30", "1.37")
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
     """`kubectl kustomize` output as parsed documents; a failure fails the test."""
-    return [doc for doc in yaml.safe_load_all(hooks.kube.kustomize(directory)) if doc]
+    return hooks.kube.kustomize_objects(directory)
 
 
 def validation_errors(documents: list[dict[str, Any]], version: str) -> list[str]:

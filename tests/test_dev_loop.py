@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from hooks.answers import read_answers
-from hooks.kube import kustomize
+from hooks.kube import kustomize_objects
 from tests.engine import ensure_base_image
 from tests.helpers import CACHE, REPO, add_service, commit_all, edit, git, snapshot_repo
 from tests.livecluster import LiveCluster, free_ports, http_get, ready, wait_for
@@ -292,7 +292,7 @@ def test_prod_overlays_pass_server_side_validation_and_admission(
         p.parent for p in (REPO / "services").glob("*/.copier-answers.yml")
     )
     for service in services:
-        documents = [d for d in yaml.safe_load_all(kustomize(service / "k8s/overlays/prod")) if d]
+        documents = kustomize_objects(service / "k8s/overlays/prod")
         for document in documents:
             document["metadata"]["namespace"] = NAMESPACE
         applied = live_cluster.kubectl(
@@ -351,11 +351,7 @@ def dry_run_pod(
 def test_a_non_compliant_pod_is_rejected(
     live_cluster: LiveCluster, devrepo: DevRepo, change: dict[str, Any], reason: str
 ) -> None:
-    documents = [
-        d
-        for d in yaml.safe_load_all(kustomize(devrepo.service("hello") / "k8s/overlays/prod"))
-        if d
-    ]
+    documents = kustomize_objects(devrepo.service("hello") / "k8s/overlays/prod")
     rejected = dry_run_pod(live_cluster, documents, **change)
     assert rejected.returncode != 0 and reason in rejected.stderr
 

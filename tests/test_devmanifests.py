@@ -9,6 +9,7 @@ import yaml
 
 from hooks.devmanifests import dev_manifests
 from hooks.env_parser import EnvFileError
+from tests.helpers import render
 
 CANARY = "cn-4f3e2d1c0b9a-Zq8v"  # a planted value: it may only appear base64-encoded in a Secret
 
@@ -85,3 +86,14 @@ def test_a_secret_key_in_config_env_never_reaches_the_configmap(service: Path) -
     config_map = by_kind(dev_manifests(service))["ConfigMap"]
     assert "UPSTREAM_API_TOKEN" not in config_map["data"]
     assert CANARY not in yaml.safe_dump(config_map)
+
+
+@pytest.mark.parametrize("description", ["=", "<<"])
+def test_a_description_yaml_1_1_reads_as_a_tag_reaches_the_dev_manifests(
+    plain_template: Path, tmp_path: Path, description: str
+) -> None:
+    # kustomize writes these bare (YAML 1.2 strings); PyYAML alone reads tags it cannot build.
+    service = render(plain_template, tmp_path / "svc", {"description": description})
+    shutil.copy(service / ".env.example", service / ".env.development")
+    annotations = {doc["metadata"]["annotations"]["description"] for doc in dev_manifests(service)}
+    assert annotations == {description}
