@@ -24,7 +24,7 @@ Lines = Iterator[str]
 # `make test` and `make lint` without a service name: this repository's own suite. The
 # suite mostly waits (on git, copier, Docker, the cluster), so it runs one worker more than
 # there are cores, a test module per worker: its fixtures, images and deployments stay in it.
-# Modules start in collection order, longest first (tests/conftest.py).
+# Modules start in collection order, longest first (LONGEST_FIRST in tests/helpers.py).
 WORKERS = (os.cpu_count() or 1) + 1
 PARALLEL = ["-n", str(WORKERS), "--dist", "loadfile", "--no-loadscope-reorder"]
 SUITE_MARKERS = {"test": PARALLEL, "lint": ["-m", "lint"]}
