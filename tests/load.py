@@ -279,6 +279,9 @@ async def sigterm_under_load(
     connection must still be open. Each request is bounded by `after` + 10 seconds.
     """
     drain = Drain()
+    # Set before the signal is sent, and `signalled` once `terminate` returns: the signal
+    # lands somewhere in between (`docker kill` can take a second to return under load).
+    signalling = asyncio.Event()
     signalled = asyncio.Event()
     signal_time = 0.0
     deadline = time.monotonic() + warmup + after
@@ -308,7 +311,7 @@ async def sigterm_under_load(
                 drain.refused += 1
                 return
             # Opened before the signal, it was accepted; after it, its first answer says so.
-            accepted = not signalled.is_set()
+            accepted = not signalling.is_set()
             try:
                 while time.monotonic() < deadline:
                     if number % 2:
@@ -350,6 +353,7 @@ async def sigterm_under_load(
     async def signal_after_warmup() -> None:
         nonlocal signal_time
         await asyncio.sleep(warmup)
+        signalling.set()
         await asyncio.to_thread(terminate)  # `docker kill` takes a while; load goes on
         signal_time = time.monotonic()
         signalled.set()
