@@ -61,14 +61,12 @@ def _env_check(args: argparse.Namespace) -> Lines:
 
 
 def _scan(args: argparse.Namespace) -> Lines:
-    from hooks.scan import scan_platform, scan_service
+    from hooks.scan import scan
     from hooks.secret_scan import scan_secrets
 
     repo = Path.cwd()
     services = generated_services(repo)
-    findings = scan_platform(repo)
-    for service in services:
-        findings += scan_service(repo, service)
+    findings = scan(repo, services)
     secrets = scan_secrets(repo)
     yield from map(str, [*findings, *secrets])
     if secrets:

@@ -10,7 +10,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,18 +129,32 @@ def unaccepted(findings: list[Finding], repo: Path) -> list[Finding]:
     ]
 
 
-def scan_service(repo: Path, service: Path) -> list[Finding]:
-    """Every unaccepted finding in a service's overlays and Dockerfile."""
+def scan_findings(repo: Path, services: Mapping[str, Path], platform: bool) -> list[Finding]:
+    """Every finding, accepted or not, in each service's overlays and Dockerfile (rendered
+    under its key: `<key>/dev.yaml`) and, if asked, the platform manifests
+    (`platform/namespaces.yaml`). A scanner's start-up, not the files, is most of its time, so
+    checkov runs once for all of them, trivy once for the services and once for the platform
+    (together, trivy would report the platform's namespace-wide checks on every service)."""
     with tempfile.TemporaryDirectory() as scratch:
-        render_targets(service, Path(scratch))
-        findings = trivy(Path(scratch)) + checkov(repo, Path(scratch))
-    return unaccepted(findings, repo)
+        root, findings = Path(scratch), []
+        for key, service in services.items():
+            render_targets(service, root / "services" / key)
+        if services:
+            findings += trivy(root / "services")
+        if platform:
+            (root / "platform").mkdir()
+            rendered = kustomize(repo / "platform" / "namespaces")
+            (root / "platform" / "namespaces.yaml").write_text(rendered)
+            findings += [
+                replace(f, target=f"platform/{f.target}") for f in trivy(root / "platform")
+            ]
+        findings += [
+            replace(f, target=f.target.removeprefix("services/")) for f in checkov(repo, root)
+        ]
+        return findings
 
 
-def scan_platform(repo: Path) -> list[Finding]:
-    """Every unaccepted finding in the platform manifests."""
-    with tempfile.TemporaryDirectory() as scratch:
-        rendered = kustomize(repo / "platform" / "namespaces")
-        (Path(scratch) / "platform.yaml").write_text(rendered)
-        findings = trivy(Path(scratch)) + checkov(repo, Path(scratch))
-    return unaccepted(findings, repo)
+def scan(repo: Path, services: Sequence[Path]) -> list[Finding]:
+    """Every unaccepted finding in the platform manifests and the services (make scan)."""
+    keyed = {service.relative_to(repo).as_posix(): service for service in services}
+    return unaccepted(scan_findings(repo, keyed, platform=True), repo)
