@@ -16,7 +16,7 @@ from tests.helpers import add_service, commit_all, edit, snapshot_repo
 from tests.livecluster import LiveCluster, find_cluster, free_ports, http_get, wait_for
 
 Section = tuple[str, list[Series], list[str]]
-TITLE = "9. Dev loop on a real cluster"
+TITLE = "10. Dev loop on a real cluster"
 # Tilt's own figures for a Python service (docs.tilt.dev example_python): a live update
 # serves an edit in 1-2 s, an optimised image rebuild in 2.5-3.1 s, a naive one in 10-11 s.
 TILT_PUBLISHED = (
@@ -101,7 +101,7 @@ def cluster_start() -> Series | None:
 
 
 def dev_loop(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
-    """9. tilt ci for 1 and 5 services, cold and warm; live update and rebuild latency."""
+    """10. tilt ci for 1 and 5 services, cold and warm; live update and rebuild latency."""
     found = find_cluster()
     if isinstance(found, str):
         return (TITLE, [], [f"Not measured: {found}."]), {"live_s": None}

@@ -23,7 +23,7 @@ OFFLINE = {
 
 
 def suite(repo: Path) -> tuple[Section, float]:
-    """10. This repository's suite, run as `make test` runs it (its workers too), offline."""
+    """11. This repository's suite, run as `make test` runs it (its workers too), offline."""
     before = cpu_times()
     started = time.perf_counter()
     pytest_args = "-q -rfE -p no:cacheprovider"
@@ -47,7 +47,7 @@ def suite(repo: Path) -> tuple[Section, float]:
         "the suite cannot take less than that divided by the cores.",
         *(f"Failed: `{name}`" for name in failed[:10]),
     ]
-    return ("10. Test suite", [wall], notes), seconds / 60
+    return ("11. Test suite", [wall], notes), seconds / 60
 
 
 def outcome(stdout: str) -> tuple[str, list[str]]:
