@@ -3,10 +3,12 @@ services, and `make` as a user runs it (fixtures live in conftest.py)."""
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -159,12 +161,24 @@ def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
 def repo_with_services(
     destination: Path, services: dict[str, list[str]], tag: str | None = "v0.1.0"
 ) -> Path:
-    """This repository (tagged as a release, unless tag=None) plus the given services."""
-    repo = snapshot_repo(destination, tag=tag)
-    (repo / ".venv").symlink_to(sys.prefix)  # as `make` bootstraps it; the Tiltfile runs hooks
-    for name, data in services.items():
-        add_service(repo, name, data)
-    return repo
+    """This repository (tagged as a release, unless tag=None) plus the given services.
+
+    Generation is a function of the template, the tag and the services in order (a port is the
+    lowest free one), so each worker generates a combination once and copies it after that.
+    """
+    key = json.dumps([tag, list(services.items())])
+    if key not in _GENERATED:
+        repo = snapshot_repo(Path(_GENERATED_ROOT.name) / str(len(_GENERATED)), tag=tag)
+        (repo / ".venv").symlink_to(sys.prefix)  # as `make` bootstraps it; the Tiltfile runs hooks
+        for name, data in services.items():
+            add_service(repo, name, data)
+        _GENERATED[key] = repo
+    shutil.copytree(_GENERATED[key], destination, symlinks=True, dirs_exist_ok=True)
+    return destination
+
+
+_GENERATED: dict[str, Path] = {}  # repo_with_services' combinations, by their inputs
+_GENERATED_ROOT = tempfile.TemporaryDirectory(prefix="generated-")  # removed at exit
 
 
 def stand_in_venvs(repo: Path) -> None:
