@@ -44,8 +44,11 @@ def ci(cluster: LiveCluster, repo: Path, *services: str) -> None:
         raise RuntimeError(f"tilt ci failed: {(result.stdout + result.stderr)[-3000:]}")
 
 
-def edits(cluster: LiveCluster, repo: Path, runs: int) -> tuple[Series, Series]:
-    """Edit to served through the port-forward: a source edit, and one with the Dockerfile."""
+def edits(cluster: LiveCluster, repo: Path, namespace: str, runs: int) -> tuple[Series, Series]:
+    """Edit to served through the port-forward: a source edit, and one with the Dockerfile.
+
+    A rebuild counts as served only once no pod from before it is left: a live update of
+    the source edit alone would otherwise serve the marker first."""
     [tilt_port] = free_ports(1)
     session = subprocess.Popen(
         [cluster.tilt, "up", "--context", cluster.context, "--port", str(tilt_port), "--", "svc0"],
@@ -68,18 +71,30 @@ def edits(cluster: LiveCluster, repo: Path, runs: int) -> tuple[Series, Series]:
         for number in range(runs):
             for series, dockerfile in ((live, False), (rebuild, True)):
                 marker = f"{series.name[-7:]}-{number}-{uuid.uuid4().hex[:6]}"
+                before = pods(cluster, namespace) if dockerfile else set()
                 text = re.sub(r'"service": [^,]*,', f'"service": "{marker}",', main.read_text())
                 started = time.perf_counter()
                 main.write_text(text)
                 if dockerfile:  # fall_back_on: the whole image is built and deployed again
                     with (service / "Dockerfile").open("a") as file:
                         file.write(f"# {marker}\n")
-                wait_for(lambda m=marker: m in http_get(port, "/")[1], 300, f"{marker} served")
+                wait_for(
+                    lambda m=marker, b=before: (
+                        m in http_get(port, "/")[1] and not (b and b & pods(cluster, namespace))
+                    ),
+                    300,
+                    f"{marker} served",
+                )
                 series.values.append(time.perf_counter() - started)
     finally:
         os.killpg(session.pid, 15)
         session.wait(timeout=60)
     return live, rebuild
+
+
+def pods(cluster: LiveCluster, namespace: str) -> set[str]:
+    """The uids of svc0's live pods."""
+    return {pod["metadata"]["uid"] for pod in cluster.pods(namespace, "svc0")}
 
 
 def cluster_start() -> Series | None:
@@ -119,7 +134,7 @@ def dev_loop(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
             for _ in range(runs):
                 warm.values.append(timed(lambda c=count: ci(cluster, repo, *names[:c])))
             series += [cold, warm]
-        live, rebuild = edits(cluster, repo, runs)
+        live, rebuild = edits(cluster, repo, namespace, runs)
         series += [live, rebuild]
         started = cluster_start()
         series += [started] if started else []
