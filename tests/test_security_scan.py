@@ -24,16 +24,12 @@ def raw_findings(
     rendered_services: dict[str, Path], all_findings: list[Finding]
 ) -> dict[str, list[Finding]]:
     """Every finding, suppressed or not, per case of the answer matrix."""
-    return {
-        case: [f for f in all_findings if f.target.startswith(f"{case}/")]
-        for case in rendered_services
-    }
+    return {case: under(all_findings, case) for case in rendered_services}
 
 
-@pytest.fixture(scope="module")
-def platform_findings(all_findings: list[Finding]) -> list[Finding]:
-    """Every finding in the platform manifests, suppressed or not."""
-    return [f for f in all_findings if f.target.startswith("platform/")]
+def under(findings: list[Finding], folder: str) -> list[Finding]:
+    """The findings in files under `folder` of the scanned tree."""
+    return [f for f in findings if f.target.startswith(f"{folder}/")]
 
 
 def test_no_unaccepted_finding_in_any_overlay_or_dockerfile(raw_findings: dict) -> None:
@@ -50,11 +46,8 @@ def test_base_and_prod_have_no_high_or_critical_finding_even_suppressed(raw_find
         assert blocking == [], case
 
 
-def test_every_suppression_is_used_and_has_a_reason(
-    raw_findings: dict, platform_findings: list
-) -> None:
-    everything = [*platform_findings, *(f for found in raw_findings.values() for f in found)]
-    seen = {(f.scanner, f.id) for f in everything}
+def test_every_suppression_is_used_and_has_a_reason(all_findings: list[Finding]) -> None:
+    seen = {(f.scanner, f.id) for f in all_findings}
     for entry in LISTED["suppressions"] + LISTED["dev_relaxations"]:
         assert len(entry["reason"]) > 40, entry["id"]
         assert (entry["scanner"], entry["id"]) in seen, f"stale suppression {entry['id']}"
@@ -88,7 +81,7 @@ def committed_findings() -> list[Finding]:
 
 @pytest.mark.check
 def test_the_platform_manifests_pass_the_scanners(committed_findings: list[Finding]) -> None:
-    assert [str(f) for f in committed_findings if f.target.startswith("platform/")] == []
+    assert [str(f) for f in under(committed_findings, "platform")] == []
 
 
 @pytest.mark.check
@@ -96,5 +89,5 @@ def test_the_platform_manifests_pass_the_scanners(committed_findings: list[Findi
 def test_each_committed_service_passes_the_scanners(
     service: Path, committed_findings: list[Finding]
 ) -> None:
-    key = f"{service.relative_to(REPO).as_posix()}/"
-    assert [str(f) for f in committed_findings if f.target.startswith(key)] == []
+    folder = service.relative_to(REPO).as_posix()
+    assert [str(f) for f in under(committed_findings, folder)] == []
