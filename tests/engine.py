@@ -155,7 +155,7 @@ def ensure_base_image(image: str, python_version: str) -> tuple[bool, str]:
 
 def main() -> int:
     """Start an engine if none answers, then make every base image the template offers."""
-    from hooks.settings import load_settings
+    from hooks.core.settings import load_settings
 
     try:
         print(ensure_engine(Path(".cache") / "dockerd.log"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import kubernetes_validate
 
-import hooks.kube
+import hooks.core.kube
 from tests.helpers import REPO, crd_venv
 
 KUBERNETES_VERSIONS = ("1.30", "1.37")
@@ -16,7 +16,7 @@ KUBERNETES_VERSIONS = ("1.30", "1.37")
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
     """`kubectl kustomize` output as parsed documents; a failure fails the test."""
-    return hooks.kube.kustomize_objects(directory)
+    return hooks.core.kube.kustomize_objects(directory)
 
 
 def validation_errors(documents: list[dict[str, Any]], version: str) -> list[str]:

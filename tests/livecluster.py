@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from hooks.kube import KUBECTL
-from hooks.settings import CREATED_CLUSTERS, kube_context, load_settings
+from hooks.core.kube import KUBECTL
+from hooks.core.settings import CREATED_CLUSTERS, kube_context, load_settings
 from tests.helpers import REPO
 from tests.tiltfile import TILT
 

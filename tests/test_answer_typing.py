@@ -19,7 +19,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from hooks.env_parser import read_env
+from hooks.env.parser import read_env
 from tests.helpers import render
 from tests.kube import kustomize, validation_errors
 from tests.tiltfile import load_fragment

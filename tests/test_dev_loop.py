@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from hooks.answers import read_answers
-from hooks.kube import kustomize_objects
+from hooks.core.answers import read_answers
+from hooks.core.kube import kustomize_objects
 from tests.engine import ensure_base_image
 from tests.helpers import CACHE, REPO, add_service, commit_all, edit, git, snapshot_repo
 from tests.livecluster import LiveCluster, free_ports, http_get, ready, wait_for

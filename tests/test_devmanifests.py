@@ -1,4 +1,4 @@
-"""hooks.devmanifests: what Tilt deploys; a secret value reaches the Secret or nothing."""
+"""hooks.devloop.manifests: what Tilt deploys; a secret value reaches the Secret or nothing."""
 
 import base64
 import shutil
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.devmanifests import dev_manifests
-from hooks.env_parser import EnvFileError
+from hooks.devloop.manifests import dev_manifests
+from hooks.env.parser import EnvFileError
 from tests.helpers import render
 
 CANARY = "cn-4f3e2d1c0b9a-Zq8v"  # a planted value: it may only appear base64-encoded in a Secret

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dockerfile_parse import DockerfileParser
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.helpers import hadolint
 
 

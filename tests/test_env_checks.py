@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.env_checks import check_all
+from hooks.env.checks import check_all
 from tests.helpers import REPO, git, repo_with_services
 
 

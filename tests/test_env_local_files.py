@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.env_local_files import sync_local_env_files
+from hooks.env.localfiles import sync_local_env_files
 from tests.helpers import repo_with_services
 
 

@@ -1,4 +1,4 @@
-"""hooks.env_parser: the one parser for env files, its errors by file and line, and how it
+"""hooks.env.parser: the one parser for env files, its errors by file and line, and how it
 fails closed: marker typos, sensitive names and messages that never quote a value."""
 
 import base64
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from hooks.env_parser import (
+from hooks.env.parser import (
     KEY,
     ONE_LINE,
     EnvFileError,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.helpers import commit_all, edit, git, make, repo_with_services, service_venv
 
 

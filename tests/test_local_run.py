@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hooks.env_parser import EnvFileError, parse_env
+from hooks.env.parser import EnvFileError, parse_env
 from tests.helpers import REPO, VENVS, edit, make, repo_with_services, service_make, service_venv
 
 
@@ -55,7 +55,7 @@ def env_files(draw: st.DrawFn) -> str:
 def test_the_service_loader_reads_what_the_platform_parser_reads(
     text: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # Tilt deploys what hooks/env_parser.py reads; `make run` must serve the same values.
+    # Tilt deploys what hooks/env/parser.py reads; `make run` must serve the same values.
     path = tmp_path_factory.mktemp("env") / ".env.development"
     path.write_bytes(text.encode())
     try:

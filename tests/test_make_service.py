@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.helpers import VENV, git, make, release, snapshot_repo, start_make
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.helpers import REPO
 from tests.kube import (
     KUBERNETES_VERSIONS,

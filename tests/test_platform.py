@@ -6,8 +6,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hooks.cluster import cluster_config
-from hooks.settings import load_settings
+from hooks.core.settings import load_settings
+from hooks.devloop.cluster import cluster_config
 from tests.helpers import REPO
 from tests.kube import KUBERNETES_VERSIONS, by_kind, kustomize, validation_errors
 

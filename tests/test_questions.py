@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from hooks.scaffold import questions
+from hooks.core.questions import questions
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.check

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.pythonnames import DATA_FILE, render_data_file
+from hooks.scaffold.pythonnames import DATA_FILE, render_data_file
 from tests.helpers import LONGEST_FIRST, REPO, git
 
 BIN = Path(sys.executable).parent

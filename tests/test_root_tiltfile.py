@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.helpers import add_service, repo_with_services
 from tests.tiltfile import TiltfileError, tiltfile_result
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.env_parser import sensitive_part
-from hooks.scan import run_trivy
-from hooks.secret_scan import ALLOWLIST, RULES, scan_secrets
+from hooks.env.parser import sensitive_part
+from hooks.security.scan import run_trivy
+from hooks.security.secrets import ALLOWLIST, RULES, scan_secrets
 from tests.helpers import REPO, git, make, repo_with_services
 
 # Random-looking planted values; none may appear in any output.

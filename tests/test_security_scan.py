@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.scan import BLOCKING, SUPPRESSIONS, Finding, scan, scan_findings, unaccepted
-from hooks.settings import generated_services
+from hooks.core.services import generated_services
+from hooks.security.scan import BLOCKING, SUPPRESSIONS, Finding, scan, scan_findings, unaccepted
 from tests.helpers import REPO
 
 LISTED = yaml.safe_load((REPO / SUPPRESSIONS).read_text())

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from hooks.answers import read_answers
-from hooks.settings import generated_services
+from hooks.core.answers import read_answers
+from hooks.core.services import generated_services
 from tests.helpers import REPO, git, hadolint, service_make
 from tests.kube import kustomize, validation_errors
 from tests.tiltfile import tiltfile_result
@@ -96,13 +96,13 @@ def test_each_service_records_a_template_commit_of_this_branch(service: Path) ->
 
 @pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
 def test_each_services_locks_hold_its_pins(service: Path) -> None:
-    from hooks.locks import pin_drift
+    from hooks.update.pins import pin_drift
 
     assert pin_drift(service) == [], f"re-lock it: make lock name={service.name}"
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
 def test_no_conflicts_remain(service: Path) -> None:
-    from hooks.rollout import conflicts_in
+    from hooks.update.rollout import conflicts_in
 
     assert conflicts_in(*holding_repository(service)) == [], "resolve, commit (docs/updating.md)"

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from hooks.session import children_stderr_held
+from hooks.core.session import children_stderr_held
 
 
 def child_writes(text: str) -> None:

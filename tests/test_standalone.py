@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.helpers import commit_all, edit, git, release, service_venv, snapshot_repo
 
 COPIER = str(Path(sys.executable).with_name("copier"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import copier
 
-from hooks.env_checks import MUST_BE_IGNORED
+from hooks.env.checks import MUST_BE_IGNORED
 from tests.engine import docker
 from tests.helpers import REPO, git
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.tiltfile import TiltfileError, load_fragment, tiltfile_result
 
 

@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.helpers import add_service, commit_all, edit, git, make, release, repo_with_services
 from tests.updates import HISTORY_CHANGE, README_CHANGE, files, recorded, rename_service_yaml, row
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hooks.devmanifests import render_dev_manifests
+from hooks.devloop.manifests import render_dev_manifests
 
 TILT = os.environ.get("TILT") or shutil.which("tilt")
 

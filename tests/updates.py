@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from tests.helpers import add_service, edit, git
 
 README_CHANGE = {"template/README.md.jinja": ("## Run it\n", "## Run it locally\n")}

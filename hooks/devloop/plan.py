@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from hooks.answers import answer, answers_path, read_answers
-from hooks.devmanifests import render_dev_manifests
-from hooks.errors import HookError
-from hooks.kube import kustomize_objects, manifest_stream
-from hooks.ports import check_unique_dev_ports
-from hooks.settings import generated_services, load_settings
+from hooks.core.answers import answer, answers_path, read_answers
+from hooks.core.kube import kustomize_objects, manifest_stream
+from hooks.core.ports import check_unique_dev_ports
+from hooks.core.services import find_services
+from hooks.core.settings import load_settings
+from hooks.devloop.manifests import render_dev_manifests
 
 PLATFORM_DIR = Path("platform")
 NAMESPACE_SETUP = PLATFORM_DIR / "namespaces"
@@ -42,22 +42,13 @@ def platform_objects(repo: Path, namespaces: list[str]) -> tuple[str, list[str]]
     return manifest_stream(documents), selectors
 
 
-def select(services: dict[str, Path], selection: list[str]) -> list[str]:
-    """The services to run: those named, or all of them."""
-    unknown = [name for name in selection if name not in services]
-    if unknown:
-        known = ", ".join(services) or "none (make service name=...)"
-        raise HookError(f"no such service: {', '.join(unknown)}. Services: {known}")
-    return list(dict.fromkeys(selection)) or list(services)
-
-
 def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
     """Everything the root Tiltfile needs, for the selected services."""
-    services = {path.name: path for path in generated_services(repo)}
+    services = {path.name: path for path in find_services(repo, [])}
     answers = {name: read_answers(path) for name, path in services.items()}
     ports = {name: answer(services[name], answers[name], "dev_port", int) for name in services}
     check_unique_dev_ports(repo, ports)
-    selected = select(services, selection)
+    selected = [path.name for path in find_services(repo, selection)]
     default = load_settings(repo)["namespaces"]["default"]
     asked = {answer(services[name], answers[name], "namespace", str) for name in selected}
     platform_yaml, platform_selectors = platform_objects(

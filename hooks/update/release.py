@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
+from hooks.core.gitrepo import git, uncommitted_paths
 from hooks.errors import HookError
-from hooks.gitrepo import git, uncommitted_paths
 
 VERSION = re.compile(r"\d+\.\d+\.\d+")
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hooks.gitrepo import git, git_path
-from hooks.session import signals_blocked
+from hooks.core.gitrepo import git, git_path
+from hooks.core.session import signals_blocked
 
 SAVED_INDEX = "index.before-update"
 

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hooks.env_parser import local_secret_keys, read_env
-from hooks.kube import kustomize_objects, manifest_stream
+from hooks.core.kube import kustomize_objects, manifest_stream
+from hooks.env.parser import local_secret_keys, read_env
 
 
 def _suffixed(name: str, data: dict[str, str]) -> str:

@@ -18,7 +18,7 @@ import copier
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from hooks.answers import read_answers
+from hooks.core.answers import read_answers
 from hooks.errors import HookError
 
 

@@ -8,7 +8,6 @@ import yaml
 from hooks.errors import HookError
 
 SETTINGS_FILE = Path("platform") / "settings" / "settings.yaml"
-SERVICES_DIR = "services"
 # Clusters the platform creates with ctlptl, and the one a developer already runs.
 CREATED_CLUSTERS = ("k3d", "minikube")
 EXISTING_CLUSTER = "existing"
@@ -38,8 +37,3 @@ def kube_context(settings: dict[str, Any], product: str, context: str = "") -> s
         choices = ", ".join((*CREATED_CLUSTERS, EXISTING_CLUSTER))
         raise HookError(f"cluster={product} is not supported; use one of: {choices}")
     return str(settings["context_prefixes"][product]) + str(settings["cluster_name"])
-
-
-def generated_services(repo: Path) -> list[Path]:
-    """Every service folder under services/ (links followed) with a copier answers file."""
-    return sorted(p.parent for p in (repo / SERVICES_DIR).glob("*/.copier-answers.yml"))

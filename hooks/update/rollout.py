@@ -16,14 +16,14 @@ from pathlib import Path
 
 import copier
 
-from hooks.answers import AnswersError, read_answers
+from hooks.core.answers import AnswersError, read_answers
+from hooks.core.gitrepo import git, git_succeeds, latest_release, uncommitted_paths
+from hooks.core.services import find_services
+from hooks.core.session import children_stderr_held, exclusive, signals_blocked
+from hooks.core.versions import resolve, template_version
 from hooks.errors import HookError
-from hooks.gitrepo import git, git_succeeds, latest_release, uncommitted_paths
-from hooks.locks import follow_template_locks
-from hooks.session import children_stderr_held, exclusive, signals_blocked
-from hooks.settings import generated_services
-from hooks.versions import resolve, template_version
-from hooks.worktree import WorktreeSnapshot, private_index, restore_saved_index
+from hooks.update.pins import follow_template_locks
+from hooks.update.worktree import WorktreeSnapshot, private_index, restore_saved_index
 
 CONFLICT_MARKER = "<<<<<<< "
 
@@ -42,16 +42,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.result in ("updated", "already current", "skipped")
-
-
-def services(repo: Path, name: str = "") -> list[Path]:
-    """Every generated service, or the one named."""
-    found = generated_services(repo)
-    if name:
-        found = [p for p in found if p.name == name]
-        if not found:
-            raise HookError(f"there is no service '{name}' under services/ (with an answers file)")
-    return found
 
 
 def conflicts_in(repo: Path, service: Path) -> list[str]:
@@ -179,7 +169,7 @@ def rollout(
     """Update the services one at a time: yields a progress line for each, returns outcomes.
 
     Interrupted, it yields the table of what was done before the interruption goes on."""
-    targets = services(repo, name)
+    targets = find_services(repo, [name] if name else [])
     if changes and not name:
         raise HookError("data= changes the answers of one service: add name=<service>")
     outcomes: list[Outcome] = []
@@ -244,7 +234,7 @@ def behind(repo: Path) -> list[tuple[str, str, str]]:
         )
     latest = git(repo, "rev-parse", f"{release}^{{commit}}").strip()
     late = []
-    for service in [s for s in services(repo) if not s.is_symlink()]:  # linked: their own
+    for service in [s for s in find_services(repo, []) if not s.is_symlink()]:  # linked: their own
         recorded = str(read_answers(service)["_commit"])
         current = resolve(repo, recorded)
         if current is None:

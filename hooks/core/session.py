@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from hooks.core.gitrepo import git_path
 from hooks.errors import HookError
-from hooks.gitrepo import git_path
 
 LOCK_NAME = "services.lock"
 SCRATCH = Path(".cache") / "scratch"

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from hooks.scan import Finding, run_trivy
+from hooks.security.scan import Finding, run_trivy
 
 SCANNED = ("services", "template")
 RULES = Path("security") / "secret-scan.yaml"

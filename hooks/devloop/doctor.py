@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hooks.cluster import NO_REGISTRY, announced_registry, reachable
-from hooks.settings import EXISTING_CLUSTER, kube_context, load_settings
+from hooks.core.settings import EXISTING_CLUSTER, kube_context, load_settings
+from hooks.devloop.cluster import NO_REGISTRY, announced_registry, reachable
 
 MIN_AVAILABLE_MEMORY_GIB = 3
 

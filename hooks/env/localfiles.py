@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from hooks.env_parser import read_env
+from hooks.env.parser import read_env
 
 LOCAL_ENV_FILES = (".env.development", ".env.test")
 

@@ -4,9 +4,10 @@ import ast
 import subprocess
 from pathlib import Path
 
-from hooks.answers import AnswersError, read_answers
-from hooks.env_local_files import LOCAL_ENV_FILES
-from hooks.env_parser import (
+from hooks.core.answers import AnswersError, read_answers
+from hooks.core.services import generated_services
+from hooks.env.localfiles import LOCAL_ENV_FILES
+from hooks.env.parser import (
     PLACEHOLDER,
     EnvFile,
     EnvFileError,
@@ -14,7 +15,6 @@ from hooks.env_parser import (
     read_env,
     sensitive_part,
 )
-from hooks.settings import generated_services
 
 # Local env files by every kind of name people give them; all must stay out of git.
 MUST_BE_IGNORED = (

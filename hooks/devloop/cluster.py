@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
+from hooks.core.kube import KUBECTL
+from hooks.core.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, kube_context, load_settings
 from hooks.errors import HookError
-from hooks.kube import KUBECTL
-from hooks.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, kube_context, load_settings
 
 CTLPTL_API = "ctlptl.dev/v1alpha1"
 REQUEST_TIMEOUT = "--request-timeout=5s"

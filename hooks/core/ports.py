@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from hooks.answers import AnswersError, answer, change_command, read_answers
+from hooks.core.answers import AnswersError, answer, change_command, read_answers
+from hooks.core.services import SERVICES_DIR, generated_services
+from hooks.core.settings import load_settings
 from hooks.errors import HookError
-from hooks.settings import SERVICES_DIR, generated_services, load_settings
 
 
 def taken_dev_ports(repo: Path) -> dict[int, str]:

@@ -9,24 +9,18 @@ the service's make runs on its own: none of the root's make variables reach it.
 import os
 from pathlib import Path
 
-from hooks.env_local_files import sync_local_env_files
+from hooks.core.services import SERVICES_DIR, find_service
+from hooks.env.localfiles import sync_local_env_files
 from hooks.errors import HookError
-from hooks.settings import SERVICES_DIR, generated_services
 
 ACTIONS = ("run", "test", "lint")
 # The root make's own settings (its VENV is the platform's tools, not the service's venv).
 ROOT_MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "VENV")
 
 
-def find_service(repo: Path, name: str, action: str) -> Path:
-    """The folder of service `name` under services/ (a link to its own repository included)."""
-    services = {path.name: path for path in generated_services(repo)}
-    known = ", ".join(services) or "none yet (make service name=orders)"
-    if not name:
-        raise HookError(f"which service? make {action} name=<service>; services: {known}")
-    if name not in services:
-        raise HookError(f"there is no service '{name}' under {SERVICES_DIR}/; services: {known}")
-    service = services[name]
+def runnable_service(repo: Path, name: str, action: str) -> Path:
+    """The service `make <action> name=<name>` runs, once it has a Makefile to run it with."""
+    service = find_service(repo, name, action)
     if not (service / "Makefile").is_file():
         copier = repo.absolute() / ".venv" / "bin" / "copier"  # runs from any folder
         where = (
@@ -45,7 +39,7 @@ def service_make(repo: Path, action: str, name: str) -> tuple[list[str], dict[st
     what preparing it said (local env files created or drifted)."""
     if action not in ACTIONS:
         raise HookError(f"unknown action '{action}'; one of: {', '.join(ACTIONS)}")
-    service = find_service(repo, name, action)
+    service = runnable_service(repo, name, action)
     # Creates missing local env files and reports drift: a run and the tests read them.
     said = sync_local_env_files(service) if action != "lint" else []
     environment = {k: v for k, v in os.environ.items() if k not in ROOT_MAKE_VARIABLES}

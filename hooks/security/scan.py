@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from hooks.core.kube import kustomize
 from hooks.errors import HookError
-from hooks.kube import kustomize
 
 TRIVY = Path(sys.executable).with_name("trivy")
 SUPPRESSIONS = Path("security") / "suppressions.yml"

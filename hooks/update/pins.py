@@ -17,9 +17,9 @@ from pathlib import Path
 import copier
 from packaging.version import Version
 
+from hooks.core.gitrepo import git
+from hooks.core.settings import load_settings
 from hooks.errors import HookError
-from hooks.gitrepo import git
-from hooks.settings import load_settings
 
 LOCKS = {"requirements.lock": [], "requirements-dev.lock": ["--group", "dev"]}
 TEMPLATE_DIR = "template"  # copier.yml's _subdirectory

@@ -4,7 +4,7 @@ import keyword
 import sys
 from pathlib import Path
 
-DATA_FILE = Path(__file__).parent / "data" / "python-module-names.yml"
+DATA_FILE = Path(__file__).parents[1] / "data" / "python-module-names.yml"
 
 # Top-level modules of the service's locked dependencies (requirements-dev.lock).
 DEPENDENCY_MODULES = (

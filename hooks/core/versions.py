@@ -9,8 +9,8 @@ service just generated, docs) does not change what copier renders.
 
 from pathlib import Path
 
+from hooks.core.gitrepo import git, latest_release, uncommitted_paths
 from hooks.errors import HookError
-from hooks.gitrepo import git, latest_release, uncommitted_paths
 
 TEMPLATE_PATHS = ("copier.yml", "template/", "hooks/", "platform/", "migrations.yml")
 MAX_LISTED_PATHS = 10

@@ -1,0 +1,41 @@
+"""The template's questions (copier.yml), and answers given to them on the command line."""
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hooks.errors import HookError
+
+
+def questions(repo: Path) -> dict[str, dict[str, Any]]:
+    """The questions copier.yml asks (settings and computed values left out)."""
+    config = yaml.safe_load((repo / "copier.yml").read_text())
+    return {
+        key: spec
+        for key, spec in config.items()
+        if not key.startswith("_") and spec.get("when") is not False
+    }
+
+
+def parse_data(repo: Path, pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE pairs from the command line, checked against the questions' names and types.
+
+    Copier would silently ignore a misspelt question and report a bad int without its name.
+    """
+    asked = questions(repo)
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise HookError(f"answer '{pair}' is not KEY=VALUE; for example service_port=9000")
+        if key not in asked:
+            raise HookError(f"there is no question '{key}'; the questions are: {', '.join(asked)}")
+        if key in data:
+            raise HookError(f"{key} is given twice; keep one {key}=... answer")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as surrogates
+            raise HookError(f"{key} is not valid UTF-8 text; type it again") from None
+        data[key] = value
+    return data

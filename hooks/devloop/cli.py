@@ -1,0 +1,114 @@
+"""Commands of the dev loop: this machine (run, test, lint), the cluster and Tilt."""
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from hooks.cli import AddCommand, Lines, exec_command
+from hooks.core.settings import CREATED_CLUSTERS, EXISTING_CLUSTER
+from hooks.errors import HookError
+
+# `make test` and `make lint` without a service name: this repository's own suite. The
+# suite mostly waits (on git, copier, Docker, the cluster), so it runs one worker more than
+# there are cores, a test module per worker: its fixtures, images and deployments stay in it.
+# Modules start in collection order, longest first (LONGEST_FIRST in tests/helpers.py).
+WORKERS = (os.cpu_count() or 1) + 1
+PARALLEL = ["-n", str(WORKERS), "--dist", "loadfile", "--no-loadscope-reorder"]
+SUITE_MARKERS = {"test": PARALLEL, "lint": ["-m", "lint"]}
+
+
+def _dev_manifests(args: argparse.Namespace) -> Lines:
+    from hooks.devloop.manifests import render_dev_manifests
+
+    yield render_dev_manifests(Path(args.service_dir)).rstrip("\n")
+
+
+def _doctor(args: argparse.Namespace) -> Lines:
+    from hooks.devloop.doctor import diagnose, report
+
+    text, ready = report(diagnose(Path.cwd(), args.cluster, args.context))
+    yield text
+    if not ready:
+        raise HookError("this machine is not ready for `make dev` (see above)")
+
+
+def _cluster(args: argparse.Namespace) -> Lines:
+    from hooks.devloop import cluster
+
+    action = {"up": cluster.cluster_up, "down": cluster.cluster_down}[args.action]
+    yield action(Path.cwd(), args.cluster, args.context)
+
+
+def _cluster_config(args: argparse.Namespace) -> Lines:
+    from hooks.devloop.cluster import render
+
+    yield render(Path.cwd(), args.cluster).rstrip("\n")
+
+
+def _tilt_plan(args: argparse.Namespace) -> Lines:
+    from hooks.devloop.plan import tilt_plan
+
+    yield json.dumps(tilt_plan(Path.cwd(), args.services))
+
+
+def _tilt(args: argparse.Namespace) -> Lines:
+    from hooks.core.settings import kube_context, load_settings
+    from hooks.devloop.doctor import tilt_port
+
+    settings = load_settings(Path.cwd())
+    context = kube_context(settings, args.cluster, args.context)
+    command = ["tilt", "down", "--context", context]
+    if args.action == "up":
+        port = str(tilt_port(settings))
+        command = ["tilt", "up", "--context", context, "--port", port, "--", *args.services.split()]
+    # The root Tiltfile deploys only to the platform's cluster or to this explicit choice.
+    os.environ["PLATFORM_KUBE_CONTEXT"] = context
+    yield from exec_command(command, "tilt is not installed; `make doctor` says how to install it")
+
+
+def _local(args: argparse.Namespace) -> Lines:
+    """make run|test|lint: one service with name=, else (test, lint) this repository's suite."""
+    from hooks.devloop.localrun import service_make
+
+    if not args.name and args.action in SUITE_MARKERS:
+        pytest = [sys.executable, "-m", "pytest", *SUITE_MARKERS[args.action]]
+        yield from exec_command([*pytest, *shlex.split(args.args)], "")
+    command, environment, said = service_make(Path.cwd(), args.action, args.name)
+    yield from said
+    os.environ.clear()
+    os.environ.update(environment)
+    yield from exec_command(
+        command, "make is not installed (GNU make runs each service's Makefile)"
+    )
+
+
+def cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cluster", default="k3d", choices=[*CREATED_CLUSTERS, EXISTING_CLUSTER])
+    parser.add_argument("--context", default="", help="kube context (cluster=existing)")
+
+
+def register(add: AddCommand) -> None:
+    from hooks.devloop.localrun import ACTIONS
+
+    add("dev-manifests", _dev_manifests, "what Tilt deploys for one service").add_argument(
+        "service_dir"
+    )
+    cluster_arguments(add("doctor", _doctor, "is this machine ready for make dev?"))
+    cluster = add("cluster", _cluster, "create or delete the local cluster")
+    cluster.add_argument("action", choices=["up", "down"])
+    cluster_arguments(cluster)
+    config = add("cluster-config", _cluster_config, "print a cluster's ctlptl config")
+    config.add_argument("--cluster", default="k3d", choices=CREATED_CLUSTERS)
+    tilt = add("tilt", _tilt, "tilt up [services] / tilt down, in the cluster's context")
+    tilt.add_argument("action", choices=["up", "down"])
+    tilt.add_argument("--services", default="", help="space-separated names (default: all)")
+    cluster_arguments(tilt)
+    plan = add("tilt-plan", _tilt_plan, "JSON of what the root Tiltfile deploys")
+    plan.add_argument("services", nargs="*", help="services to run (default: all)")
+    local = add("local", _local, "run, test or lint one service here, no cluster")
+    local.add_argument("action", choices=ACTIONS)
+    local.add_argument("--name", default="", help="the service (test, lint: default the suite)")
+    local.add_argument("--args", default="", help="pytest arguments of the suite")
