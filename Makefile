@@ -48,6 +48,7 @@ lint: $(VENV)/.installed ## name=orders: its ruff; no name: every linter, every 
 	@$(PYTHON) -m hooks local lint --name "$$name" --args "$$args"
 
 check: $(TEST_VENVS) ## Static checks of this repo and every service, their tests included
+	@$(PYTHON) -m hooks recover
 	$(PYTHON) -m pytest -m check $$args
 
 scan: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Scanners: trivy+checkov over every service and the platform, committed secrets

@@ -68,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command, printing its lines as they come."""
+    from hooks.core.gitrepo import forget_inherited_repository
+
     args = build_parser().parse_args(argv)
+    forget_inherited_repository()
     try:
         for line in args.run(args):
             print(line, flush=True)

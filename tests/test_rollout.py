@@ -94,13 +94,16 @@ def test_a_second_update_finds_everything_current(tmp_path: Path) -> None:
     assert "alpha: not committed yet" in again.stdout
 
 
-def test_an_update_that_touches_a_path_outside_its_service_fails_and_restores_it(
+def test_an_update_that_writes_outside_its_service_fails_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
     repo = repo_with_services(tmp_path, {"orders": []})
     commit_all(repo, "add orders")
     readme = (repo / "README.md").read_text()
-    stray = '["sh", "-c", "echo stray >> ../../README.md && touch ../../docs/stray.md"]'
+    stray = (
+        '["sh", "-c", "echo stray >> ../../README.md; mkdir -p ../../docs; '
+        'touch ../../docs/stray.md"]'
+    )
     edit(repo / "copier.yml", "_migrations:\n", f"_migrations:\n  - command: {stray}\n")
     release(repo, "v0.2.0", README_CHANGE)
 
@@ -108,7 +111,7 @@ def test_an_update_that_touches_a_path_outside_its_service_fails_and_restores_it
 
     assert result.returncode != 0
     assert row(result.stdout, "orders")[3] == "failed"
-    assert "changed paths outside it (restored): README.md, docs/stray.md" in result.stdout
+    assert "wrote outside the service (not applied): README.md, docs/stray.md" in result.stdout
     assert (repo / "README.md").read_text() == readme
     assert not (repo / "docs" / "stray.md").exists()
     assert recorded(repo / "services/orders") == "v0.1.0"  # and the service as it was

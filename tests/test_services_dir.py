@@ -103,6 +103,6 @@ def test_each_services_locks_hold_its_pins(service: Path) -> None:
 
 @pytest.mark.parametrize("service", SERVICES, ids=[p.name for p in SERVICES])
 def test_no_conflicts_remain(service: Path) -> None:
-    from hooks.update.rollout import conflicts_in
+    from hooks.update.workspace import conflicts_in
 
     assert conflicts_in(*holding_repository(service)) == [], "resolve, commit (docs/updating.md)"

@@ -202,3 +202,50 @@ def test_make_check_fails_while_a_conflict_remains(tmp_path: Path) -> None:
     check = make(repo, "check", "args=-k no_conflicts")
     assert check.returncode != 0
     assert "services/alpha/k8s/base/deployment.yaml" in check.stdout
+
+
+def test_a_declared_rename_reaches_a_service_whose_name_has_a_hyphen(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"my-svc": []})
+    commit_all(repo, "add my-svc")
+    logs = repo / "services/my-svc/src/my_svc/logs.py"
+    logs.write_text(logs.read_text() + "\n# our own note\n")
+    commit_all(repo, "my-svc's edit")
+    package = repo / "template/src/{{module_name}}"
+    (package / "logs.py").rename(package / "log_format.py")
+    for user in [*package.glob("*.jinja"), *(repo / "template/tests").glob("*.jinja")]:
+        user.write_text(user.read_text().replace(".logs import", ".log_format import"))
+    (repo / "migrations.yml").write_text(
+        "releases:\n  - version: 0.2.0\n    renames:\n"
+        "      template/src/{{module_name}}/logs.py: template/src/{{module_name}}/log_format.py\n"
+    )
+    release(repo, "v0.2.0", {})
+
+    result = make(repo, "update")
+
+    # As for every declared rename: the edit is merged at the new path, for review.
+    assert row(result.stdout, "my-svc")[3] == "conflicts", result.stdout + result.stderr
+    assert "renamed src/my_svc/logs.py -> src/my_svc/log_format.py, with your edits" in (
+        result.stdout
+    )
+    moved = repo / "services/my-svc/src/my_svc/log_format.py"
+    assert "# our own note" in moved.read_text()
+    assert not logs.exists()
+
+
+def test_a_rename_declared_with_a_path_no_template_had_fails_with_the_fix(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"orders": []})
+    commit_all(repo, "add orders")
+    (repo / "migrations.yml").write_text(
+        "releases:\n  - version: 0.2.0\n    renames:\n"
+        "      template/src/{service_name}/logs.py: template/src/{service_name}/log_format.py\n"
+    )
+    release(repo, "v0.2.0", README_CHANGE)
+
+    result = make(repo, "update")
+
+    assert row(result.stdout, "orders")[3] == "failed"
+    assert "migrations.yml renames template/src/{service_name}/logs.py, which no version" in (
+        result.stdout
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    assert recorded(repo / "services/orders") == "v0.1.0"

@@ -38,7 +38,7 @@ def rename_service_yaml(repo: Path, declared: bool) -> None:
     if declared:
         (repo / "migrations.yml").write_text(
             "releases:\n  - version: 0.2.0\n    renames:\n"
-            "      k8s/base/service.yaml: k8s/base/svc.yaml\n"
+            "      template/k8s/base/service.yaml.jinja: template/k8s/base/svc.yaml.jinja\n"
         )
 
 

@@ -1,4 +1,8 @@
-"""The few git facts the hooks need, read with plain git commands."""
+"""The few git facts the hooks need, read with plain git commands.
+
+Reading never writes: `git status` would otherwise refresh the user's index in passing,
+taking its lock while the user may be committing in another shell (GIT_OPTIONAL_LOCKS=0).
+"""
 
 import os
 import subprocess
@@ -8,15 +12,35 @@ from packaging.version import InvalidVersion, Version
 
 from hooks.errors import HookError
 
+# Variables that point git at another repository, index or object store: inherited from a
+# git hook or a shell, they would send our commands, and the temporary repositories copier
+# creates, to the wrong place.
+LOCATING = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
 
-def git(repo: Path, *args: str, index: Path | None = None) -> str:
-    """Run git in repo and return its stdout; a failure becomes a HookError.
 
-    `index` makes git use that index file instead of the repository's own.
-    """
-    env = {**os.environ, "GIT_INDEX_FILE": str(index)} if index else None
+def forget_inherited_repository() -> None:
+    """Drop the LOCATING variables from this process and what it starts."""
+    for name in LOCATING:
+        os.environ.pop(name, None)
+
+
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run git in repo and return its stdout; a failure becomes a HookError."""
     result = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False, env=env
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", **(env or {})},
     )
     if result.returncode != 0:
         raise HookError(f"git {' '.join(args)} failed in {repo}: {result.stderr.strip()}")

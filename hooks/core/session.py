@@ -3,55 +3,44 @@
 `make service` and `make update` both change services/ and copier's scratch copies: two
 at once would corrupt each other's runs. Each takes the repository's lock (refusing, with
 who holds it, when another runs), sends copier's temporary files to a scratch folder of its
-own, and removes that folder however it ends: SIGTERM is turned into the same
-KeyboardInterrupt as Ctrl-C, so every cleanup runs.
+own, and removes that folder however it ends: SIGTERM, SIGHUP (a closed terminal or SSH
+session) and SIGQUIT are turned into the same KeyboardInterrupt as Ctrl-C, so every cleanup
+runs. What no handler can catch (`kill -9`, power loss) is covered where it matters: the lock
+is the kernel's (released with the process) and the scratch folder is removed by the next
+run; an update writes a service through a journal that the next run undoes (update/journal).
 """
 
 import fcntl
 import os
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from hooks.core.gitrepo import git_path
+from hooks.core.signals import interruptible, signals_blocked
 from hooks.errors import HookError
 
 LOCK_NAME = "services.lock"
 SCRATCH = Path(".cache") / "scratch"
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 @contextmanager
-def signals_blocked() -> Iterator[None]:
-    """Let a restore finish before Ctrl-C or SIGTERM can cut it short."""
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-@contextmanager
-def children_stderr_held() -> Iterator[None]:
+def children_stderr_held() -> Iterator[list[str]]:
     """Hold what copier and its tasks write to stderr; show it afterwards, unless the run was
     interrupted. Ctrl-C reaches the whole process group, so a task's Python still starting
-    up would print a fatal error of its own beside our one line."""
+    up would print a fatal error of its own beside our one line. The list yielded receives
+    the text once the block ends (a failed task's own message, for the report)."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
-        interrupted = False
+        interrupted, text = False, list[str]()
         try:
-            yield
+            yield text
         except KeyboardInterrupt:
             interrupted = True
             raise
@@ -60,16 +49,11 @@ def children_stderr_held() -> Iterator[None]:
                 sys.stderr.flush()
                 os.dup2(saved, 2)
                 os.close(saved)
+                held.seek(0)
+                text.append(held.read().decode(errors="replace"))
                 if not interrupted:
-                    held.seek(0)
-                    sys.stderr.buffer.write(held.read())
+                    sys.stderr.write(text[0])
                     sys.stderr.flush()
-
-
-def ignore_interruptions() -> None:
-    """From here on Ctrl-C and SIGTERM are dropped, those already pending included."""
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, signal.SIG_IGN)
 
 
 @contextmanager
@@ -93,12 +77,21 @@ def _locked(repo: Path, what: str) -> Iterator[None]:
             handle.truncate(0)
 
 
+@dataclass
+class Session:
+    """A run holding the repository's lock: its scratch folder, and what it found to undo."""
+
+    scratch: Path
+    recovered: list[str] = field(default_factory=list)
+
+
 @contextmanager
-def exclusive(repo: Path, what: str) -> Iterator[Path]:
-    """Hold the repository's lock for `what`; yield a scratch folder that copier uses as
-    its temp dir, removed on the way out (Ctrl-C and SIGTERM included)."""
-    with _locked(repo, what):
-        previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+def exclusive(repo: Path, what: str) -> Iterator[Session]:
+    """Hold the repository's lock for `what`, undo any update a kill cut short, and yield a
+    scratch folder that copier uses as its temp dir, removed on the way out."""
+    from hooks.core.journal import undo_interrupted
+
+    with _locked(repo, what), interruptible():
         previous_tempdir = tempfile.tempdir
         try:
             # Holding the lock, no other run can own what an interrupted run left here.
@@ -106,10 +99,8 @@ def exclusive(repo: Path, what: str) -> Iterator[Path]:
             (repo / SCRATCH).mkdir(parents=True)
             scratch = Path(tempfile.mkdtemp(dir=repo / SCRATCH))
             tempfile.tempdir = str(scratch)  # copier's clones and old/new copies land here
-            yield scratch
+            yield Session(scratch, undo_interrupted(repo))
         finally:
             with signals_blocked():
                 tempfile.tempdir = previous_tempdir
-                if signal.getsignal(signal.SIGTERM) == _interrupt:
-                    signal.signal(signal.SIGTERM, previous_handler)
                 shutil.rmtree(repo / SCRATCH, ignore_errors=True)

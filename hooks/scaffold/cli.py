@@ -9,7 +9,7 @@ from hooks.cli import AddCommand, Lines, data_arguments, data_pairs
 def _new_service(args: argparse.Namespace) -> Lines:
     from hooks.scaffold.newservice import new_service
 
-    yield new_service(Path.cwd(), args.name, ref=args.ref, data=data_pairs(args))
+    yield from new_service(Path.cwd(), args.name, ref=args.ref, data=data_pairs(args))
 
 
 def _python_names(args: argparse.Namespace) -> Lines:

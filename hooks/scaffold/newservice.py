@@ -2,22 +2,18 @@
 
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-
-import copier
 
 from hooks.core.answers import read_answers
 from hooks.core.gitrepo import require_repository
 from hooks.core.ports import free_dev_port, taken_dev_ports
 from hooks.core.questions import parse_data
+from hooks.core.render import render_service
 from hooks.core.services import SERVICES_DIR
-from hooks.core.session import (
-    children_stderr_held,
-    exclusive,
-    ignore_interruptions,
-    signals_blocked,
-)
+from hooks.core.session import children_stderr_held, exclusive
 from hooks.core.settings import load_settings
+from hooks.core.signals import ignore_interruptions, signals_blocked
 from hooks.core.versions import template_version
 from hooks.errors import HookError
 
@@ -50,10 +46,12 @@ def next_steps(destination: Path, name: str, dev_port: int) -> str:
     )
 
 
-def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = None) -> str:
+def new_service(
+    repo: Path, name: str, ref: str = "", data: list[str] | None = None
+) -> Iterator[str]:
     """Generate services/<name>: it appears whole or not at all, whatever stops the run.
 
-    Returns what to do next."""
+    Yields what an interrupted run left and was undone, then what to do next."""
     if not name:
         raise HookError("no service name given; usage: make service name=orders")
     if "/" in name or name in {".", ".."}:
@@ -68,20 +66,21 @@ def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = N
     given = parse_data(repo, data or [])
     if re.fullmatch(r"[0-9]+", given.get("dev_port", "")):  # not a number: copier says so
         check_dev_port(repo, int(given["dev_port"]))
-    with exclusive(repo, "make service") as scratch:
+    with exclusive(repo, "make service") as session:
+        yield from session.recovered
+        scratch = session.scratch
         answers = {"dev_port": str(free_dev_port(repo)), **given, "service_name": name}
         version, _ = template_version(repo, ref)
         staging = scratch / name  # beside services/, on the same file system
         try:
             with children_stderr_held():
-                copier.run_copy(
+                render_service(
                     ".",  # relative, so the answers file stays valid in every clone (run from repo)
-                    str(staging),
-                    data=answers,
-                    vcs_ref=version,
-                    defaults=not sys.stdin.isatty(),
-                    unsafe=True,  # our own tasks: python hooks from this repository
-                    quiet=True,  # the next steps below name the real folder
+                    staging,
+                    answers,
+                    ref=version,
+                    tasks=True,
+                    ask=sys.stdin.isatty(),
                 )
         except ValueError as error:  # copier's validators: the message says what to change
             raise HookError(str(error).removeprefix("Validation error for question ")) from None
@@ -89,4 +88,4 @@ def new_service(repo: Path, name: str, ref: str = "", data: list[str] | None = N
             destination.parent.mkdir(exist_ok=True)
             staging.rename(destination)
             ignore_interruptions()  # the service is whole: what is left is cleanup
-    return next_steps(destination, name, int(read_answers(destination)["dev_port"]))
+    yield next_steps(destination, name, int(read_answers(destination)["dev_port"]))

@@ -6,6 +6,10 @@ file the user edited is `git mv`ed, and copier merges the edit at the new path (
 when the template changed the same lines). An unedited file is left to copier, which
 replaces it cleanly. "Edited" means: not what the service's recorded template version
 renders, which is rendered once, only when a rename is pending.
+
+Renames are declared as template paths (`template/src/{{module_name}}/a.py.jinja`), the
+paths `git mv` moved, and turned into the service's paths as copier does: each rendered
+with the service's answers and computed values. A path naming anything else is an error.
 """
 
 import filecmp
@@ -14,12 +18,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import copier
+import jinja2
 import yaml
 from packaging.version import InvalidVersion, Version
 
 from hooks.core.answers import read_answers
+from hooks.core.gitrepo import git, git_succeeds
+from hooks.core.render import render_service
 from hooks.errors import HookError
+
+TEMPLATE_DIR = "template/"  # copier.yml's _subdirectory
+SUFFIX = ".jinja"  # copier.yml's _templates_suffix
 
 
 def _release(text: str) -> Version | None:
@@ -42,40 +51,74 @@ def pending_renames(declared: dict[str, Any], old: str, new: str) -> list[tuple[
     return renames
 
 
-def _render_old(template: Path, answers: dict[str, Any], into: Path) -> Path:
-    """The service as its recorded template version renders it, without tasks."""
-    copier.run_copy(
-        str(template),
-        str(into),
-        data={k: v for k, v in answers.items() if not k.startswith("_")},
-        vcs_ref=str(answers["_commit"]),
-        defaults=True,
-        skip_tasks=True,
-        unsafe=True,
-        quiet=True,
-    )
-    return into
+def path_names(template: Path, answers: dict[str, Any]) -> dict[str, Any]:
+    """What a template path may use: the answers, and the computed values copier.yml derives
+    from them (module_name...), rendered as copier renders them."""
+    names = {k: v for k, v in answers.items() if not k.startswith("_")}
+    config = yaml.safe_load((template / "copier.yml").read_text())
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - paths, not HTML
+    for key, spec in config.items():
+        if isinstance(spec, dict) and spec.get("when") is False and key not in names:
+            try:
+                names[key] = environment.from_string(str(spec.get("default", ""))).render(names)
+            except jinja2.TemplateError:
+                continue  # needs more than a path can use (platform settings): not a path name
+    return names
+
+
+def service_path(template_path: str, names: dict[str, Any]) -> str:
+    """The path a template file has in a service: rendered, without `template/` and `.jinja`."""
+    if not template_path.startswith(TEMPLATE_DIR):
+        raise HookError(
+            f"migrations.yml: {template_path} is not under {TEMPLATE_DIR}; declare renames as "
+            "the template paths git mv moved, e.g. template/k8s/base/a.yaml.jinja"
+        )
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - paths, not HTML
+    try:
+        rendered = environment.from_string(template_path).render(names)
+    except jinja2.TemplateError as error:
+        raise HookError(
+            f"migrations.yml: {template_path} cannot be rendered ({error}); a path may use "
+            f"{', '.join(sorted(names))}"
+        ) from None
+    return rendered.removeprefix(TEMPLATE_DIR).removesuffix(SUFFIX)
 
 
 def apply_renames(service_dir: Path, declarations: Path, old: str, new: str) -> list[str]:
     """`git mv` each pending rename of an edited file; report what was done with each."""
     answers = read_answers(service_dir)
+    template = declarations.parent  # copier's clone of the template, at the new version
+    names = path_names(template, answers)
+    renames = pending_renames(yaml.safe_load(declarations.read_text()), old, new)
+    for source, _ in renames:
+        if not git(template, "log", "-1", "--format=%H", "--", source).strip():
+            raise HookError(
+                f"migrations.yml renames {source}, which no version of the template has: "
+                "declare the template path git mv moved (template/..., with its .jinja)"
+            )
     pending = [
-        (source.format(**answers), target.format(**answers))
-        for source, target in pending_renames(yaml.safe_load(declarations.read_text()), old, new)
-    ]
-    pending = [(s, t) for s, t in pending if (service_dir / s).exists()]
+        (source, service_path(source, names), service_path(target, names))
+        for source, target in renames
+        if git_succeeds(template, "cat-file", "-e", f"{answers['_commit']}:{source}")
+    ]  # only files the service's version had
+    pending = [(declared, s, t) for declared, s, t in pending if s and t]  # rendered to nothing
     if not pending:
         return []
     report = []
     with tempfile.TemporaryDirectory() as scratch:
-        rendered = _render_old(declarations.parent, answers, Path(scratch) / service_dir.name)
-        for source, target in pending:
-            if (service_dir / target).exists():
+        rendered = render_service(template, Path(scratch) / service_dir.name, answers)
+        for declared, source, target in pending:
+            if not (rendered / source).exists():
+                raise HookError(
+                    f"migrations.yml renames {declared}, which {answers['_commit']} renders as "
+                    f"{source}, but that render has no such file: fix the declaration "
+                    "(it must name the template path git mv moved)"
+                )
+            if not (service_dir / source).exists():
+                report.append(f"skip {source}: the service deleted it")
+            elif (service_dir / target).exists():
                 report.append(f"skip {source}: {target} already exists")
-            elif (rendered / source).is_file() and filecmp.cmp(
-                rendered / source, service_dir / source, shallow=False
-            ):
+            elif filecmp.cmp(rendered / source, service_dir / source, shallow=False):
                 report.append(f"{source} is unedited: copier renames it")
             else:
                 _git_mv(service_dir, source, target)

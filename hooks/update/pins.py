@@ -14,10 +14,10 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-import copier
 from packaging.version import Version
 
 from hooks.core.gitrepo import git
+from hooks.core.render import render_service
 from hooks.core.settings import load_settings
 from hooks.errors import HookError
 
@@ -56,15 +56,7 @@ def compile_template_locks(repo: Path) -> list[Path]:
     """Render pyproject.toml with default answers, then lock each file from it."""
     with tempfile.TemporaryDirectory() as scratch:
         service = Path(scratch) / "lock"
-        copier.run_copy(
-            str(repo),
-            str(service),
-            defaults=True,
-            skip_tasks=True,
-            unsafe=True,
-            vcs_ref="HEAD",
-            quiet=True,
-        )
+        render_service(repo, service, {}, ref="HEAD")
         for name, extra in LOCKS.items():
             _uv_compile(service, oldest_python(repo), extra, repo / TEMPLATE_DIR / name)
     return [repo / TEMPLATE_DIR / name for name in LOCKS]

@@ -1,31 +1,29 @@
-"""`make update`: move every service (or one) to a template version, one at a time.
+"""`make update`: move every service (or one) to a template version.
 
-Copier writes a git tree of the whole repository's index and applies its diff against the
-service's old render at the repository root, so whatever else the index holds can come
-back (a file the user deleted anywhere, a file an earlier service's update removed). Each
-service is therefore updated with an index holding only that service; the user's own index
-is put back afterwards, untouched. A check of the whole working tree, before and after,
-fails loudly (and restores) if anything outside the service moved anyway. A service whose
-update fails or is interrupted is put back exactly as it was: updated or untouched.
+Copier never runs in the user's repository. Each service is updated in a private clone that
+holds only that service (update/workspace), so neither the user's index nor any path outside
+the service can change, whatever copier does and whatever else runs meanwhile (a `git commit`
+in another shell included). The result is written into the service's folder through a
+journal (core/journal): whole, or undone by the next run if a kill cuts the writing short.
+A service whose update fails or is interrupted before that is left as it was.
 """
 
-import shutil
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import copier
 
+from hooks.core import journal
 from hooks.core.answers import AnswersError, read_answers
-from hooks.core.gitrepo import git, git_succeeds, latest_release, uncommitted_paths
+from hooks.core.gitrepo import git, git_succeeds, latest_release
+from hooks.core.journal import Change, Content
 from hooks.core.services import find_services
-from hooks.core.session import children_stderr_held, exclusive, signals_blocked
+from hooks.core.session import children_stderr_held, exclusive
 from hooks.core.versions import resolve, template_version
 from hooks.errors import HookError
+from hooks.update import workspace
 from hooks.update.pins import follow_template_locks
-from hooks.update.worktree import WorktreeSnapshot, private_index, restore_saved_index
-
-CONFLICT_MARKER = "<<<<<<< "
 
 
 @dataclass
@@ -44,40 +42,48 @@ class Outcome:
         return self.result in ("updated", "already current", "skipped")
 
 
-def conflicts_in(repo: Path, service: Path) -> list[str]:
-    """Files of the service with conflict markers, .rej files, or unmerged index entries."""
-    relative = str(service.relative_to(repo))
-    found = set(git(repo, "diff", "--name-only", "--diff-filter=U", "--", relative).split())
-    for path in service.rglob("*"):
-        if path.is_file() and ".git" not in path.parts:
-            name = str(path.relative_to(repo))
-            if path.suffix == ".rej":
-                found.add(name)
-            else:
-                try:
-                    text = path.read_text()
-                except (UnicodeDecodeError, OSError):
-                    continue
-                if any(line.startswith(CONFLICT_MARKER) for line in text.splitlines()):
-                    found.add(name)
-    return sorted(found)
+def _uncommitted(repo: Path, relative: str) -> list[str]:
+    """Paths of one service git sees as modified, staged or untracked (not ignored)."""
+    status = git(repo, "status", "--porcelain", "--untracked-files=all", "--", relative)
+    return [line[3:] for line in status.splitlines() if line.strip()]
 
 
-def _precheck(repo: Path, service: Path, ref: str, changes: dict[str, str]) -> Outcome | None:
+def _precheck(
+    repo: Path, service: Path, base: str, ref: str, changes: dict[str, str]
+) -> Outcome | None:
     """The outcome when the service cannot or need not be updated; None to go ahead."""
-    relative = str(service.relative_to(repo))
+    relative = service.relative_to(repo).as_posix()
     outcome = Outcome(service.name)
-    if service.is_symlink():
+    own_repository = service.is_symlink() or (service / ".git").exists()
+    if own_repository:
+        where = f"links to {service.resolve()}" if service.is_symlink() else "has a .git of its own"
         outcome.result = "skipped"
         outcome.detail = (
-            f"{relative} links to {service.resolve()}, a repository of its own: update it "
-            "there (docs/updating.md, a service in its own repository)"
+            f"{relative} {where}: a repository of its own, which updates itself there "
+            f"(cd {relative} && make update; docs/updating.md)"
         )
         return outcome
     try:
-        outcome.before = str(read_answers(service)["_commit"])
+        answers = read_answers(service)
+        outcome.before = str(answers["_commit"])
     except AnswersError as error:
         outcome.result, outcome.detail = "failed", str(error)
+        return outcome
+    if "service_name" in changes and changes["service_name"] != service.name:
+        outcome.result = "refused"
+        outcome.detail = (
+            f"a service's name is its folder's, and renaming would delete {relative}'s code: "
+            f"to rename it, generate the new one (make service name={changes['service_name']}), "
+            f"move your code over, then git rm -r {relative}"
+        )
+        return outcome
+    if answers["service_name"] != service.name:
+        outcome.result = "failed"
+        outcome.detail = (
+            f"{relative} records service_name '{answers['service_name']}', not '{service.name}' "
+            "(a copied folder?): a service's name is its folder's. Generate it instead: "
+            f"git rm -r {relative}, then make service name={service.name}"
+        )
         return outcome
     current, target = resolve(repo, outcome.before), resolve(repo, ref)
     if current is None:
@@ -89,7 +95,7 @@ def _precheck(repo: Path, service: Path, ref: str, changes: dict[str, str]) -> O
             f"--trust --defaults --overwrite {relative}"
         )
         return outcome
-    dirty = [p for p in uncommitted_paths(repo) if p.startswith(relative + "/")]
+    dirty = _uncommitted(repo, relative)
     newer = target is not None and git_succeeds(
         repo, "merge-base", "--is-ancestor", target, current
     )
@@ -109,34 +115,37 @@ def _precheck(repo: Path, service: Path, ref: str, changes: dict[str, str]) -> O
                 f'.copier-answers.yml, then make update name={service.name} data="KEY=VALUE"'
             )
         return outcome
+    if not git_succeeds(repo, "cat-file", "-e", f"{base}:{relative}/.copier-answers.yml"):
+        outcome.result = "refused"
+        outcome.detail = f"{relative} is not committed yet: git add {relative} && git commit"
+        return outcome
     return None
 
 
-def _restore(backup: Path, service: Path) -> None:
-    with signals_blocked():
-        shutil.rmtree(service, ignore_errors=True)
-        shutil.copytree(backup, service, symlinks=True)
+@dataclass
+class Prepared:
+    """A service's update, computed in its workspace, not yet written."""
+
+    outcome: Outcome
+    changes: list[Change] = field(default_factory=list)
 
 
-def update_service(
-    repo: Path, service: Path, ref: str, shown: str, changes: dict[str, str], scratch: Path
-) -> Outcome:
-    """Update one service; never raises but for an interruption, which restores it first."""
-    outcome = _precheck(repo, service, ref, changes)
-    if outcome is not None:
-        outcome.after = shown
-        return outcome
-    outcome = Outcome(service.name, str(read_answers(service)["_commit"]), shown)
-    backup = scratch / "backup" / service.name
-    shutil.copytree(service, backup, symlinks=True)
-    snapshot = WorktreeSnapshot(repo, scratch / "worktree-index")
-    before = snapshot.take()
+def prepare(
+    repo: Path, relative: str, base: str, ref: str, answers: dict[str, str], scratch: Path
+) -> Prepared:
+    """Update the service in a workspace of its own; return the outcome and the changes.
+
+    Never touches the user's repository; raises only for an interruption."""
+    outcome = Outcome(Path(relative).name, str(read_answers(repo / relative)["_commit"]))
+    said: list[str] = []
     try:
-        with private_index(repo, service), children_stderr_held():
+        space = workspace.create(repo, base, relative, scratch / "workspace")
+        before = workspace.snapshot(space.service)
+        with workspace.inside(space, scratch / "tmp"), children_stderr_held() as said:
             copier.run_update(
-                str(service.relative_to(repo)),
+                relative,
                 vcs_ref=ref,
-                data=changes,
+                data=answers,
                 defaults=True,
                 overwrite=True,
                 unsafe=True,
@@ -144,22 +153,62 @@ def update_service(
                 conflict="inline",
                 quiet=True,
             )
-            outcome.conflicts = conflicts_in(repo, service)
-        moved = snapshot.moved_outside(before, snapshot.take(), service)
+        moved = workspace.outside_the_service(space)
         if moved:
-            snapshot.restore(before, moved)
-            raise HookError(f"the update changed paths outside it (restored): {', '.join(moved)}")
-        old_commit = resolve(repo, outcome.before)
-        outcome.detail = follow_template_locks(repo, service, old_commit or "", ref)
-    except KeyboardInterrupt:  # anywhere before the end: the service is left as it was
-        _restore(backup, service)
+            raise HookError(
+                f"the update wrote outside the service (not applied): {', '.join(moved)}"
+            )
+        outcome.conflicts = workspace.conflicts_in(space.root, space.service)
+        old_commit = resolve(repo, outcome.before) or ""
+        outcome.detail = follow_template_locks(space.root, space.service, old_commit, ref)
+        changes = workspace.changes_between(before, workspace.snapshot(space.service))
+    except KeyboardInterrupt:
         raise
     except Exception as error:  # copier's errors have no common base; report, go on
-        _restore(backup, service)
         message = str(error) if isinstance(error, HookError) else f"{type(error).__name__}: {error}"
-        outcome.result, outcome.detail, outcome.conflicts = "failed", message, []
-        return outcome
+        told = [line for line in "".join(said).splitlines() if line.startswith("error: ")]
+        outcome.result, outcome.detail = (
+            "failed",
+            told[-1].removeprefix("error: ") if told else message,
+        )
+        return Prepared(outcome)
     outcome.result = "conflicts" if outcome.conflicts else "updated"
+    return Prepared(outcome, changes)
+
+
+def write(repo: Path, service: Path, prepared: Prepared) -> Outcome:
+    """Write a prepared update into the service folder, whole, unless the folder changed
+    meanwhile at a path the update writes (then nothing is written)."""
+    outcome = prepared.outcome
+    if not prepared.changes:
+        return outcome
+    moved = [c.path for c in prepared.changes if Content.read(service / c.path) != c.old]
+    if moved:
+        outcome.result, outcome.conflicts = "refused", []
+        outcome.detail = (
+            f"changed while the update ran, or not committed (ignored files included): "
+            f"{', '.join(moved)}; nothing was written. Commit or move them, then rerun"
+        )
+        return outcome
+    journal.apply(repo, service, prepared.changes)
+    return outcome
+
+
+def update_service(
+    repo: Path,
+    service: Path,
+    base: str,
+    ref: str,
+    shown: str,
+    answers: dict[str, str],
+    scratch: Path,
+) -> Outcome:
+    """Check, prepare and write one service's update."""
+    outcome = _precheck(repo, service, base, ref, answers)
+    if outcome is None:
+        relative = service.relative_to(repo).as_posix()
+        outcome = write(repo, service, prepare(repo, relative, base, ref, answers, scratch))
+    outcome.after = shown
     return outcome
 
 
@@ -173,15 +222,19 @@ def rollout(
     if changes and not name:
         raise HookError("data= changes the answers of one service: add name=<service>")
     outcomes: list[Outcome] = []
-    with exclusive(repo, "make update") as scratch:
-        restore_saved_index(repo)
+    with exclusive(repo, "make update") as session:
+        yield from session.recovered
         if changes and not ref:  # new answers, at the version the service already records
             ref = str(read_answers(targets[0])["_commit"])
         git_ref, shown = template_version(repo, ref)
         try:
             for number, service in enumerate(targets, start=1):
                 yield f"[{number}/{len(targets)}] {service.name}: updating to {shown} ..."
-                outcome = update_service(repo, service, git_ref, shown, changes or {}, scratch)
+                base = git(repo, "rev-parse", "HEAD").strip()  # commits made meanwhile count
+                scratch = session.scratch / service.name
+                outcome = update_service(
+                    repo, service, base, git_ref, shown, changes or {}, scratch
+                )
                 yield f"[{number}/{len(targets)}] {service.name}: {outcome.result}"
                 outcomes.append(outcome)
         except KeyboardInterrupt:
@@ -234,7 +287,9 @@ def behind(repo: Path) -> list[tuple[str, str, str]]:
         )
     latest = git(repo, "rev-parse", f"{release}^{{commit}}").strip()
     late = []
-    for service in [s for s in find_services(repo, []) if not s.is_symlink()]:  # linked: their own
+    for service in find_services(repo, []):
+        if service.is_symlink() or (service / ".git").exists():  # their own repositories
+            continue
         recorded = str(read_answers(service)["_commit"])
         current = resolve(repo, recorded)
         if current is None:
