@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from hooks.core.answers import read_answers
-from tests.helpers import commit_all, edit, git, make, repo_with_services, service_venv
+from tests.helpers import (
+    commit_all,
+    edit,
+    git,
+    make,
+    release,
+    repo_with_services,
+    service_venv,
+)
+from tests.updates import README_CHANGE, row
 
 
 def hooks(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -129,6 +138,22 @@ def test_make_update_leaves_it_to_its_own_repository(platform: Path) -> None:
     assert any(line.split()[:1] == ["beta"] and line.endswith("skipped") for line in lines)
     assert "beta: services/beta links to" in result.stdout
     assert "a repository of its own: update it there" in result.stdout
+
+
+def test_a_clone_of_its_repository_under_services_is_skipped_too(
+    platform: Path, tmp_path: Path
+) -> None:
+    repo = repo_with_services(tmp_path / "platform", {"alpha": []})
+    commit_all(repo, "add alpha")
+    git(repo, "clone", "-q", str((platform / "services" / "beta").resolve()), "services/beta")
+    with (repo / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("services/beta\n")  # as README.md says
+    release(repo, "v0.2.0", README_CHANGE)
+    result = make(repo, "update")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert row(result.stdout, "beta")[3] == "skipped"
+    assert "services/beta has a .git of its own: a repository of its own" in result.stdout
+    assert row(result.stdout, "alpha")[3] == "updated"
 
 
 def test_a_dev_port_clash_names_a_fix_that_runs_as_printed(platform: Path) -> None:

@@ -44,16 +44,28 @@ def test_without_a_release_update_moves_to_the_committed_head(tmp_path: Path) ->
     ("version", "changelog", "dirty", "message"),
     [
         ("0.2", True, False, "is not MAJOR.MINOR.PATCH"),
+        ("01.2.0", True, False, "is not MAJOR.MINOR.PATCH in plain digits without leading"),
+        ("0.\u0662.0", True, False, "is not MAJOR.MINOR.PATCH in plain digits"),
+        ("0.0.9", True, False, "v0.0.9 is not above the latest release v0.1.0"),
         ("0.2.0", False, False, "CHANGELOG.md has no entry for v0.2.0"),
         ("0.2.0", True, True, "commit or stash these first"),
         ("0.1.0", True, False, "v0.1.0 already exists"),
     ],
-    ids=["bad-version", "no-changelog-entry", "dirty-tree", "existing-tag"],
+    ids=[
+        "bad-version",
+        "leading-zero",
+        "arabic-digit",
+        "lower-than-latest",
+        "no-changelog-entry",
+        "dirty-tree",
+        "existing-tag",
+    ],
 )
 def test_release_refuses_what_would_be_a_bad_tag(
     tmp_path: Path, version: str, changelog: bool, dirty: bool, message: str
 ) -> None:
     repo = repo_with_services(tmp_path, {})
+    empty_unreleased(repo)
     if changelog:
         with (repo / "CHANGELOG.md").open("a") as log:
             log.write(f"\n## v{version} - 2026-12-01\n\n- A change.\n")
@@ -65,11 +77,38 @@ def test_release_refuses_what_would_be_a_bad_tag(
     assert git(repo, "tag", "--list").split() == ["v0.1.0"]
 
 
+def empty_unreleased(repo: Path) -> None:
+    """CHANGELOG.md with nothing under `## Unreleased` (this repository's has changes)."""
+    changelog = repo / "CHANGELOG.md"
+    text = changelog.read_text()
+    start = text.index("## Unreleased\n") + len("## Unreleased\n")
+    changelog.write_text(text[:start] + "\n" + text[text.index("\n## v", start) + 1 :])
+    commit_all(repo, "nothing unreleased")
+
+
 def test_release_tags_a_version_with_its_changelog_entry(tmp_path: Path) -> None:
     repo = repo_with_services(tmp_path, {})
+    empty_unreleased(repo)
     with (repo / "CHANGELOG.md").open("a") as log:
         log.write("\n## v0.2.0 - 2026-12-01\n\n- A change.\n")
     commit_all(repo, "changelog")
     result = make(repo, "release", "version=0.2.0")
     assert result.returncode == 0, result.stderr
     assert "v0.2.0" in git(repo, "tag", "--list").split()
+
+
+def test_a_fresh_clone_makes_its_first_release_in_one_command(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path / "repo", {}, tag=None)  # a clone: no tags
+    made = make(repo, "service", "name=orders")
+    assert made.returncode == 0, made.stderr
+    assert "this repository has no release tag" in made.stdout
+    assert "First release: make release version=0.2.0" in made.stdout
+    commit_all(repo, "add orders")
+    result = make(repo, "release", "version=0.2.0")
+    assert result.returncode == 0, result.stderr
+    changelog = (repo / "CHANGELOG.md").read_text()
+    assert "## Unreleased\n\n## v0.2.0 - " in changelog  # the listed changes, now released
+    assert git(repo, "describe", "--tags", "--exact-match", "HEAD").strip() == "v0.2.0"
+    assert git(repo, "status", "--porcelain") == ""
+    assert make(repo, "update-check").returncode != 0  # orders: HEAD~1 -> v0.2.0 available
+    assert make(repo, "update").returncode == 0

@@ -249,3 +249,25 @@ def test_a_rename_declared_with_a_path_no_template_had_fails_with_the_fix(tmp_pa
     )
     assert "Traceback" not in result.stdout + result.stderr
     assert recorded(repo / "services/orders") == "v0.1.0"
+
+
+def test_a_service_cannot_be_renamed_through_its_answers(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": [], "beta": []})
+    commit_all(repo, "add services")
+    result = make(repo, "update", "name=alpha", "data=service_name=beta")
+    assert row(result.stdout, "alpha")[3] == "refused"
+    assert "a service's name is its folder's" in result.stdout
+    assert "make service name=beta" in result.stdout
+    assert git(repo, "status", "--porcelain") == ""  # src/alpha, the team's code, still there
+
+
+def test_a_copied_service_folder_is_refused_with_how_to_generate_it(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"alpha": []})
+    shutil.copytree(repo / "services/alpha", repo / "services/alpha2")
+    commit_all(repo, "a copied folder")
+    release(repo, "v0.2.0", README_CHANGE)
+    result = make(repo, "update")
+    assert row(result.stdout, "alpha2")[3] == "failed"
+    assert "services/alpha2 records service_name 'alpha', not 'alpha2'" in result.stdout
+    assert "make service name=alpha2" in result.stdout
+    assert row(result.stdout, "alpha")[3] == "updated"

@@ -64,3 +64,16 @@ def answer(service: Path, answers: dict[str, Any], key: str, kind: type) -> Any:
             f"set it with: {change_command(service, key + '=...')}"
         )
     return value
+
+
+def check_named_as_folder(service: Path, answers: dict[str, Any]) -> None:
+    """A service's name is its folder's: a copied folder would be a second service of the
+    same name (its Kubernetes objects and package are named by the answer, not the folder)."""
+    recorded = answers.get("service_name")
+    if recorded != service.name:
+        relative = f"{service.parent.name}/{service.name}"
+        raise AnswersError(
+            f"{relative} records service_name '{recorded}', not '{service.name}' (a copied "
+            f"folder?): a service's name is its folder's. Generate it instead: git rm -r "
+            f"{relative}, then make service name={service.name}"
+        )

@@ -7,7 +7,10 @@ Only uncommitted changes to the template itself are refused; other work in progr
 service just generated, docs) does not change what copier renders.
 """
 
+import re
 from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
 
 from hooks.core.gitrepo import git, latest_release, uncommitted_paths
 from hooks.errors import HookError
@@ -48,3 +51,22 @@ def template_version(repo: Path, ref: str = "") -> tuple[str, str]:
         )
     head = git(repo, "rev-parse", "HEAD").strip()
     return head, head[:7]
+
+
+def next_release(repo: Path) -> str:
+    """The version to suggest for the next release: a minor step above both the newest tag and
+    the newest entry of CHANGELOG.md (a fresh clone has the entries, not always the tags)."""
+    changelog = repo / "CHANGELOG.md"
+    text = changelog.read_text() if changelog.exists() else ""
+    found = re.findall(r"^## \[?v?([0-9]+\.[0-9]+\.[0-9]+)", text, re.MULTILINE)
+    tag = latest_release(repo)
+    versions = []
+    for candidate in [*found, *([tag] if tag else [])]:
+        try:
+            versions.append(Version(candidate))
+        except InvalidVersion:
+            continue
+    if not versions:
+        return "0.1.0"
+    major, minor = max(versions).release[:2]
+    return f"{major}.{minor + 1}.0"

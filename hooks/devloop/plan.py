@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from hooks.core.answers import answer, answers_path, read_answers
+from hooks.core.answers import answer, answers_path, check_named_as_folder, read_answers
 from hooks.core.kube import kustomize_objects, manifest_stream
 from hooks.core.ports import check_unique_dev_ports
 from hooks.core.services import find_services
@@ -46,6 +46,8 @@ def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
     """Everything the root Tiltfile needs, for the selected services."""
     services = {path.name: path for path in find_services(repo, [])}
     answers = {name: read_answers(path) for name, path in services.items()}
+    for name, path in services.items():
+        check_named_as_folder(path, answers[name])
     ports = {name: answer(services[name], answers[name], "dev_port", int) for name in services}
     check_unique_dev_ports(repo, ports)
     selected = [path.name for path in find_services(repo, selection)]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hooks.core.answers import read_answers
-from hooks.core.gitrepo import require_repository
+from hooks.core.gitrepo import latest_release, require_repository
 from hooks.core.ports import free_dev_port, taken_dev_ports
 from hooks.core.questions import parse_data
 from hooks.core.render import render_service
@@ -14,7 +14,7 @@ from hooks.core.services import SERVICES_DIR
 from hooks.core.session import children_stderr_held, exclusive
 from hooks.core.settings import load_settings
 from hooks.core.signals import ignore_interruptions, signals_blocked
-from hooks.core.versions import template_version
+from hooks.core.versions import next_release, template_version
 from hooks.errors import HookError
 
 
@@ -70,7 +70,14 @@ def new_service(
         yield from session.recovered
         scratch = session.scratch
         answers = {"dev_port": str(free_dev_port(repo)), **given, "service_name": name}
-        version, _ = template_version(repo, ref)
+        version, shown = template_version(repo, ref)
+        if not ref and latest_release(repo) is None:
+            yield (
+                "note: this repository has no release tag (a fresh clone has none; "
+                "git fetch --tags if your remote has them), so the service is generated from "
+                f"the committed HEAD {shown}. First release: "
+                f"make release version={next_release(repo)}"
+            )
         staging = scratch / name  # beside services/, on the same file system
         try:
             with children_stderr_held():

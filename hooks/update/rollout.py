@@ -15,7 +15,7 @@ from pathlib import Path
 import copier
 
 from hooks.core import journal
-from hooks.core.answers import AnswersError, read_answers
+from hooks.core.answers import AnswersError, check_named_as_folder, read_answers
 from hooks.core.gitrepo import git, git_succeeds, latest_release
 from hooks.core.journal import Change, Content
 from hooks.core.services import find_services
@@ -59,7 +59,7 @@ def _precheck(
         where = f"links to {service.resolve()}" if service.is_symlink() else "has a .git of its own"
         outcome.result = "skipped"
         outcome.detail = (
-            f"{relative} {where}: a repository of its own, which updates itself there "
+            f"{relative} {where}: a repository of its own: update it there "
             f"(cd {relative} && make update; docs/updating.md)"
         )
         return outcome
@@ -77,13 +77,10 @@ def _precheck(
             f"move your code over, then git rm -r {relative}"
         )
         return outcome
-    if answers["service_name"] != service.name:
-        outcome.result = "failed"
-        outcome.detail = (
-            f"{relative} records service_name '{answers['service_name']}', not '{service.name}' "
-            "(a copied folder?): a service's name is its folder's. Generate it instead: "
-            f"git rm -r {relative}, then make service name={service.name}"
-        )
+    try:
+        check_named_as_folder(service, answers)
+    except AnswersError as error:
+        outcome.result, outcome.detail = "failed", str(error)
         return outcome
     current, target = resolve(repo, outcome.before), resolve(repo, ref)
     if current is None:

@@ -1,6 +1,7 @@
-"""`make update` killed by any signal at any point, and git used in another shell while it runs:
-the user's index is never changed, each service is whole, and the next command a user runs
-(the ones the project prints) neither commits a loss nor calls a half-written service current."""
+"""The commands that change the repository (`make update`, `make service`, `make release`)
+killed by any signal at any point, and git used in another shell meanwhile: the user's index
+is never changed, each service is whole, and the next command a user runs (the ones the
+project prints) neither commits a loss nor calls a half-written service current."""
 
 import os
 import random
@@ -191,3 +192,44 @@ def test_a_commit_in_another_shell_during_the_update_commits_only_what_was_stage
     assert committed == ["A\tdocs/mine.md"]
     assert update.returncode == 0, rest + errors
     assert {recorded(repo / "services" / name) for name in NAMES} == {"v0.2.0"}
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_make_service_killed_anywhere_leaves_nothing_and_the_rerun_works(
+    tmp_path: Path, seed: int
+) -> None:
+    repo = repo_with_services(tmp_path / "repo", {})
+    chance = random.Random(seed)  # noqa: S311 - spreads the kills, not security
+    for _ in range(3):
+        process = start_make(repo, tmp_path, "service", "name=orders")
+        time.sleep(chance.uniform(0.2, 3.0))
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate(timeout=60)
+        service = repo / "services/orders"
+        if service.exists():  # it got through: whole, then
+            assert (service / "src/orders/main.py").is_file()
+            assert (service / ".copier-answers.yml").is_file()
+            shutil.rmtree(service)
+        assert git(repo, "status", "--porcelain", "--", "services") == ""
+    again = make(repo, "service", "name=orders")
+    assert again.returncode == 0, again.stderr
+    assert not (repo / ".cache/scratch").exists()
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_make_release_killed_anywhere_is_finished_by_running_it_again(
+    tmp_path: Path, seed: int
+) -> None:
+    repo = repo_with_services(tmp_path / "repo", {}, tag=None)
+    chance = random.Random(seed)  # noqa: S311 - spreads the kills, not security
+    process = start_make(repo, tmp_path, "release", "version=0.2.0")
+    time.sleep(chance.uniform(0.0, 1.5))
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    again = make(repo, "release", "version=0.2.0")
+    tags = git(repo, "tag", "--list").split()
+    if again.returncode:  # the first run had finished
+        assert "v0.2.0 already exists" in again.stderr
+    assert tags == ["v0.2.0"]
+    assert git(repo, "rev-parse", "v0.2.0^{commit}") == git(repo, "rev-parse", "HEAD")
+    assert "## v0.2.0 - " in git(repo, "show", "v0.2.0:CHANGELOG.md")
