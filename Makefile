@@ -1,5 +1,6 @@
 # Thin by design: logic lives in Python under hooks/ (`python -m hooks --help`).
-# Variables reach Python through the environment, never spliced into a shell command.
+# Variables reach Python through the environment, never spliced into a shell command, and
+# exactly as typed: make would expand a `$` in data='token=$5' (and run $(shell ...)).
 .DEFAULT_GOAL := help
 .PHONY: help service run test lint check scan dev down doctor env cluster cluster-down \
         update update-check release lock engine bench
@@ -7,8 +8,9 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
-cluster ?= k3d
-export name ref data args cluster context services version runs BOOTSTRAP_PYTHON
+GIVEN := name ref data args cluster context services version runs
+$(foreach given,$(GIVEN),$(eval override $(given) := $$(value $(given))))
+export $(GIVEN) BOOTSTRAP_PYTHON
 
 help: ## List the targets
 	@awk -F':.*## ' '/^##@ /{print "\n" substr($$0, 5)} \
@@ -47,9 +49,8 @@ test: $(VENV)/.installed $(if $(name),,$(TEST_VENVS)) ## name=orders: its tests;
 lint: $(VENV)/.installed ## name=orders: its ruff; no name: every linter, every service
 	@$(PYTHON) -m hooks local lint --name "$$name" --args "$$args"
 
-check: $(TEST_VENVS) ## Static checks of this repo and every service, their tests included
-	@$(PYTHON) -m hooks recover
-	$(PYTHON) -m pytest -m check $$args
+check: $(TEST_VENVS) ## Static checks of this repo and every service, their tests included [args="-k env"]
+	@$(PYTHON) -m hooks local check --args "$$args"
 
 scan: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Scanners: trivy+checkov over every service and the platform, committed secrets
 	@$(PYTHON) -m hooks scan
@@ -58,13 +59,10 @@ scan: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Scanners: trivy+checkov o
 CLUSTER = --cluster "$$cluster" --context "$$context"
 
 dev: $(VENV)/.installed ## doctor, cluster, env, tilt up [services="a b"] [cluster=minikube|existing context=NAME]
-	@$(PYTHON) -m hooks doctor $(CLUSTER)
-	@$(PYTHON) -m hooks cluster up $(CLUSTER)
-	@$(PYTHON) -m hooks env
-	@$(PYTHON) -m hooks tilt up --services "$$services" $(CLUSTER)
+	@$(PYTHON) -m hooks dev --services "$$services" $(CLUSTER)
 
-down: $(VENV)/.installed ## Stop what make dev started (the cluster keeps running) [cluster=... context=...]
-	@$(PYTHON) -m hooks tilt down $(CLUSTER)
+down: $(VENV)/.installed ## Stop what the last make dev here started (the cluster keeps running)
+	@$(PYTHON) -m hooks down $(CLUSTER)
 
 doctor: $(VENV)/.installed ## Is this machine ready for make dev? [cluster=minikube|existing context=NAME]
 	@$(PYTHON) -m hooks doctor $(CLUSTER)

@@ -3,10 +3,10 @@ container and cluster tests, here.
 
 Machines without a registry cannot pull `python:*-slim-*`, so a stand-in is built from
 Debian packages with the same Python major.minor: a test fixture only, the services'
-Dockerfiles are built unmodified. Rules for this machine kind (DEVELOPERS.md): the
-daemon runs with `--bridge=none --iptables=false` (host networking, nothing on private
-address ranges), and the Debian client (20.10) builds with BuildKit, since the newer
-client wants buildx.
+Dockerfiles are built unmodified. The daemon it starts keeps Docker's default bridge: Tilt's
+builds run their RUN steps on it, and fail without it ("network bridge not found"). The tests
+themselves run containers with host networking, on 127.0.0.1 only. The Debian client (20.10)
+builds with BuildKit, since the newer client wants buildx.
 """
 
 import os
@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hooks.devloop.doctor import can_build
 from hooks.errors import HookError
 
 DEBIAN_CLIENT = Path("/usr/bin/docker")
@@ -69,13 +70,19 @@ def _apt_install(*packages: str) -> None:
 def ensure_engine(log: Path, wait_seconds: int = 60) -> str:
     """Install Debian's docker.io and start its daemon when no engine answers."""
     if engine_answers():
+        if not can_build(docker_client()).ok:
+            raise HookError(
+                "the Docker daemon that answers has no `bridge` network (started with "
+                "--bridge=none?), so Tilt's image builds fail at their first RUN step. Stop it, "
+                "then rerun make engine, which starts one with the default bridge"
+            )
         return "a Docker engine answers"
     if shutil.which("dockerd") is None:
         _apt_install("docker.io")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
         subprocess.Popen(
-            ["dockerd", "--bridge=none", "--iptables=false"],
+            ["dockerd"],
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, VENVS, add_service, snapshot_repo
+from tests.helpers import REPO, VENVS, repo_with_services
 
 VENV = Path(sys.prefix)
 VERSIONS = {
@@ -28,6 +28,7 @@ case "{name} $1" in
   "ctlptl get") test -f "$STATE/cluster" ;;
   "ctlptl apply") cat > "$STATE/cluster" ;;
   "ctlptl delete") rm -f "$STATE/cluster" ;;
+  "docker network") test ! -f "$STATE/no-bridge" ;;
   *" version") echo "{version}" ;;
 esac
 """
@@ -35,9 +36,7 @@ esac
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    repo = snapshot_repo(tmp_path / "repo", tag="v0.1.0")
-    add_service(repo, "orders")
-    return repo
+    return repo_with_services(tmp_path / "repo", {"orders": []})
 
 
 def stand_ins(directory: Path, missing: tuple[str, ...] = ()) -> Path:
@@ -157,6 +156,20 @@ def test_a_missing_tool_stops_make_dev_before_anything_is_created(
     assert not (tmp_path / "state" / "cluster").exists()
 
 
+def test_a_docker_daemon_that_cannot_build_is_reported_with_the_fix(
+    repo: Path, tmp_path: Path
+) -> None:
+    (repo.parent / "state").mkdir()
+    (repo.parent / "state" / "no-bridge").touch()  # a daemon started with --bridge=none
+    result = make(repo, stand_ins(tmp_path / "bin"), "dev")
+    assert result.returncode != 0
+    assert "[MISSING] docker has no `bridge` network (started with --bridge=none?)" in (
+        result.stdout
+    )
+    assert "start `dockerd` without --bridge=none" in result.stdout
+    assert not any(line.startswith(("ctlptl apply", "tilt up")) for line in calls(repo))
+
+
 def test_an_old_tool_is_reported_with_the_upgrade(repo: Path, tmp_path: Path) -> None:
     tools = stand_ins(tmp_path / "bin")
     (tools / "tilt").write_text(STAND_IN.format(name="tilt", version="v0.20.1, built 2021"))
@@ -165,8 +178,21 @@ def test_an_old_tool_is_reported_with_the_upgrade(repo: Path, tmp_path: Path) ->
     assert "tilt 0.20.1 is older than" in result.stdout and "upgrade it:" in result.stdout
 
 
-def test_make_down_stops_tilt(repo: Path, tmp_path: Path) -> None:
-    assert make(repo, stand_ins(tmp_path / "bin"), "down").returncode == 0
+def test_make_down_stops_what_the_last_make_dev_here_started(repo: Path, tmp_path: Path) -> None:
+    tools = stand_ins(tmp_path / "bin")
+    assert make(repo, tools, "dev", "cluster=minikube").returncode == 0
+    (repo.parent / "calls.log").unlink()
+    down = make(repo, tools, "down")  # no arguments: the cluster make dev used
+    assert down.returncode == 0, down.stderr
+    assert calls(repo) == ["tilt down --context microplatform"]
+
+
+def test_make_down_before_any_make_dev_says_what_to_type(repo: Path, tmp_path: Path) -> None:
+    down = make(repo, stand_ins(tmp_path / "bin"), "down")
+    assert down.returncode != 0
+    assert "it started nothing here yet" in down.stderr
+    assert "make down cluster=k3d" in down.stderr
+    assert make(repo, stand_ins(tmp_path / "bin2"), "down", "cluster=k3d").returncode == 0
     assert calls(repo) == ["tilt down --context k3d-microplatform"]
 
 

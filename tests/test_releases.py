@@ -112,3 +112,22 @@ def test_a_fresh_clone_makes_its_first_release_in_one_command(tmp_path: Path) ->
     assert git(repo, "status", "--porcelain") == ""
     assert make(repo, "update-check").returncode != 0  # orders: HEAD~1 -> v0.2.0 available
     assert make(repo, "update").returncode == 0
+
+
+def test_the_documented_release_flow_passes_make_check_with_its_tags(tmp_path: Path) -> None:
+    # docs/updating.md: change the template, release, roll out, check, commit.
+    repo = repo_with_services(tmp_path, {"orders": [], "billing": []})
+    commit_all(repo, "add services")
+    edit(repo / "template/README.md.jinja", "## Run it\n", "## Run it locally\n")
+    with (repo / "CHANGELOG.md").open("r+") as changelog:
+        text = changelog.read()
+        changelog.seek(0)
+        changelog.write(text.replace("## Unreleased\n", "## Unreleased\n\n- README wording.\n", 1))
+    commit_all(repo, "template change")
+    for command in (["release", "version=0.2.0"], ["update"]):
+        result = make(repo, *command)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert {recorded(repo / f"services/{n}") for n in ("orders", "billing")} == {"v0.2.0"}
+    check = make(repo, "check", "args=-k 'services_dir'")
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr
+    assert "passed" in check.stdout

@@ -6,10 +6,16 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hooks.cli import AddCommand, Lines, exec_command
-from hooks.core.settings import CREATED_CLUSTERS, EXISTING_CLUSTER
+from hooks.core.settings import CREATED_CLUSTERS, EXISTING_CLUSTER, kube_context, load_settings
 from hooks.errors import HookError
+
+if TYPE_CHECKING:
+    from hooks.devloop.started import Started
+
+TILT_MISSING = "tilt is not installed; `make doctor` says how to install it"
 
 # `make test` and `make lint` without a service name: this repository's own suite. The
 # suite mostly waits (on git, copier, Docker, the cluster), so it runs one worker more than
@@ -17,7 +23,7 @@ from hooks.errors import HookError
 # Modules start in collection order, longest first (LONGEST_FIRST in tests/helpers.py).
 WORKERS = (os.cpu_count() or 1) + 1
 PARALLEL = ["-n", str(WORKERS), "--dist", "loadfile", "--no-loadscope-reorder"]
-SUITE_MARKERS = {"test": PARALLEL, "lint": ["-m", "lint"]}
+SUITE_MARKERS = {"test": PARALLEL, "lint": ["-m", "lint"], "check": ["-m", "check"]}
 
 
 def _dev_manifests(args: argparse.Namespace) -> Lines:
@@ -54,26 +60,54 @@ def _tilt_plan(args: argparse.Namespace) -> Lines:
     yield json.dumps(tilt_plan(Path.cwd(), args.services))
 
 
-def _tilt(args: argparse.Namespace) -> Lines:
-    from hooks.core.settings import kube_context, load_settings
-    from hooks.devloop.doctor import tilt_port
+def _dev(args: argparse.Namespace) -> Lines:
+    """make dev: doctor, cluster, env files, then Tilt, in one process."""
+    from hooks.devloop import cluster
+    from hooks.devloop.doctor import diagnose, report, tilt_port
+    from hooks.devloop.started import Started, remember
+    from hooks.env.localfiles import sync_every_service
 
-    settings = load_settings(Path.cwd())
-    context = kube_context(settings, args.cluster, args.context)
-    command = ["tilt", "down", "--context", context]
-    if args.action == "up":
-        port = str(tilt_port(settings))
-        command = ["tilt", "up", "--context", context, "--port", port, "--", *args.services.split()]
+    repo = Path.cwd()
+    product = args.cluster or "k3d"
+    text, ready = report(diagnose(repo, product, args.context))
+    yield text
+    if not ready:
+        raise HookError("this machine is not ready for `make dev` (see above)")
+    yield cluster.cluster_up(repo, product, args.context)
+    yield from sync_every_service(repo)
+    settings = load_settings(repo)
+    started = Started(product, kube_context(settings, product, args.context), tilt_port(settings))
+    remember(repo, started)
+    yield from _tilt_up(started, args.services.split())
+
+
+def _tilt_up(started: "Started", services: list[str]) -> Lines:
     # The root Tiltfile deploys only to the platform's cluster or to this explicit choice.
-    os.environ["PLATFORM_KUBE_CONTEXT"] = context
-    yield from exec_command(command, "tilt is not installed; `make doctor` says how to install it")
+    os.environ["PLATFORM_KUBE_CONTEXT"] = started.context
+    command = ["tilt", "up", "--context", started.context, "--port", str(started.port)]
+    yield from exec_command([*command, "--", *services], TILT_MISSING)
+
+
+def _down(args: argparse.Namespace) -> Lines:
+    """make down: stop what the last `make dev` here started (or the cluster named)."""
+    from hooks.devloop.started import chosen
+
+    started = chosen(Path.cwd(), args.cluster, args.context, "down")
+    yield f"stopping Tilt's resources in {started.context} (the cluster keeps running)"
+    os.environ["PLATFORM_KUBE_CONTEXT"] = started.context
+    yield from exec_command(["tilt", "down", "--context", started.context], TILT_MISSING)
 
 
 def _local(args: argparse.Namespace) -> Lines:
     """make run|test|lint: one service with name=, else (test, lint) this repository's suite."""
     from hooks.devloop.localrun import service_make
 
-    if not args.name and args.action in SUITE_MARKERS:
+    if args.action == "check":  # first undo an update a kill cut short (core/journal)
+        from hooks.core.session import exclusive
+
+        with exclusive(Path.cwd(), "make check") as session:
+            yield from session.recovered
+    if args.action == "check" or (not args.name and args.action in SUITE_MARKERS):
         pytest = [sys.executable, "-m", "pytest", *SUITE_MARKERS[args.action]]
         yield from exec_command([*pytest, *shlex.split(args.args)], "")
     command, environment, said = service_make(Path.cwd(), args.action, args.name)
@@ -85,8 +119,9 @@ def _local(args: argparse.Namespace) -> Lines:
     )
 
 
-def cluster_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cluster", default="k3d", choices=[*CREATED_CLUSTERS, EXISTING_CLUSTER])
+def cluster_arguments(parser: argparse.ArgumentParser, default: str = "k3d") -> None:
+    choices = [*CREATED_CLUSTERS, EXISTING_CLUSTER, *([""] if not default else [])]
+    parser.add_argument("--cluster", default=default, choices=choices, type=lambda v: v or default)
     parser.add_argument("--context", default="", help="kube context (cluster=existing)")
 
 
@@ -102,13 +137,13 @@ def register(add: AddCommand) -> None:
     cluster_arguments(cluster)
     config = add("cluster-config", _cluster_config, "print a cluster's ctlptl config")
     config.add_argument("--cluster", default="k3d", choices=CREATED_CLUSTERS)
-    tilt = add("tilt", _tilt, "tilt up [services] / tilt down, in the cluster's context")
-    tilt.add_argument("action", choices=["up", "down"])
-    tilt.add_argument("--services", default="", help="space-separated names (default: all)")
-    cluster_arguments(tilt)
+    dev = add("dev", _dev, "doctor, cluster, env files, then tilt up [services]")
+    dev.add_argument("--services", default="", help="space-separated names (default: all)")
+    cluster_arguments(dev, default="")
+    cluster_arguments(add("down", _down, "tilt down where the last make dev ran"), default="")
     plan = add("tilt-plan", _tilt_plan, "JSON of what the root Tiltfile deploys")
     plan.add_argument("services", nargs="*", help="services to run (default: all)")
     local = add("local", _local, "run, test or lint one service here, no cluster")
-    local.add_argument("action", choices=ACTIONS)
+    local.add_argument("action", choices=[*ACTIONS, "check"])
     local.add_argument("--name", default="", help="the service (test, lint: default the suite)")
     local.add_argument("--args", default="", help="pytest arguments of the suite")

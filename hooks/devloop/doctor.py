@@ -121,6 +121,26 @@ def check_tool(tool: Tool) -> Finding:
     return Finding(True, f"{tool.name} {'.'.join(map(str, found))}")
 
 
+def can_build(docker: str = "docker") -> Finding:
+    """Whether the Docker daemon can run a build's RUN steps: BuildKit runs them on the
+    default `bridge` network, which a daemon started with --bridge=none lacks."""
+    result = subprocess.run(
+        [docker, "network", "inspect", "bridge", "--format", "{{.Name}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Finding(
+        result.returncode == 0,
+        "docker can build images (its default bridge network is there)"
+        if result.returncode == 0
+        else "docker has no `bridge` network (started with --bridge=none?): Tilt's builds fail "
+        "at their first RUN step with `network bridge not found`",
+        "restart the daemon with its default network: stop it, then start `dockerd` without "
+        "--bridge=none (Docker Desktop has it; on this repository's CI machines: make engine)",
+    )
+
+
 def check_memory(meminfo: Path = Path("/proc/meminfo")) -> Finding:
     """Enough free memory for the cluster and a few services."""
     if not meminfo.exists():
@@ -187,6 +207,8 @@ def diagnose(repo: Path, product: str, context: str = "") -> list[Finding]:
             check_tool(tools[name]) for name in ("docker", product, "kubectl", "tilt", "ctlptl")
         ]
         findings.append(check_port(settings["registry"]["port"], "local registry"))
+    if findings[0].ok:  # the daemon answers: can it build what Tilt builds?
+        findings.insert(1, can_build())
     findings.append(check_memory())
     findings.append(check_port(tilt_port(settings), "Tilt UI"))
     return findings

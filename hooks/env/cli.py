@@ -14,18 +14,9 @@ def _env_files(args: argparse.Namespace) -> Lines:
 
 
 def _env(args: argparse.Namespace) -> Lines:
-    from hooks.core.services import generated_services
-    from hooks.env.localfiles import sync_local_env_files
+    from hooks.env.localfiles import sync_every_service
 
-    services, broken = generated_services(Path.cwd()), []
-    for service in services:
-        try:
-            yield from sync_local_env_files(service)
-        except HookError as error:  # report it, and still serve the other services
-            broken.append(str(error))
-    if broken:
-        raise HookError("\n".join([*broken, "fix the lines above (docs/environment.md)"]))
-    yield f"local env files present for {len(services)} service(s)"
+    yield from sync_every_service(Path.cwd())
 
 
 def _env_check(args: argparse.Namespace) -> Lines:

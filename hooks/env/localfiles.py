@@ -1,9 +1,12 @@
 """Local env files: each service's .env.development and .env.test start as .env.example."""
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+from hooks.core.services import generated_services
 from hooks.env.parser import read_env
+from hooks.errors import HookError
 
 LOCAL_ENV_FILES = (".env.development", ".env.test")
 
@@ -35,3 +38,16 @@ def sync_local_env_files(service_dir: Path) -> list[str]:
                 f"{target}: {', '.join(extra)} not in .env.example (document it there, or drop it)"
             )
     return report
+
+
+def sync_every_service(repo: Path) -> Iterator[str]:
+    """Each service's missing local env files created, drift reported (make env, make dev)."""
+    services, broken = generated_services(repo), []
+    for service in services:
+        try:
+            yield from sync_local_env_files(service)
+        except HookError as error:  # report it, and still serve the other services
+            broken.append(str(error))
+    if broken:
+        raise HookError("\n".join([*broken, "fix the lines above (docs/environment.md)"]))
+    yield f"local env files present for {len(services)} service(s)"

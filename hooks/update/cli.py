@@ -54,13 +54,6 @@ def _lock(args: argparse.Namespace) -> Lines:
     yield from (f"wrote {path}" for path in written)
 
 
-def _recover(args: argparse.Namespace) -> Lines:
-    from hooks.core.session import exclusive
-
-    with exclusive(Path.cwd(), args.entry) as session:
-        yield from session.recovered
-
-
 def register(add: AddCommand) -> None:
     update = add("update", _update, "update every service, or one, through copier: then a table")
     update.add_argument("--name", default="")
@@ -71,7 +64,5 @@ def register(add: AddCommand) -> None:
     migrate = add("migrate", _migrate, "copier migration: apply the declared renames")
     for argument in ("declarations", "old", "new"):
         migrate.add_argument(argument)
-    recover = add("recover", _recover, "undo an update a kill cut short (make check runs it)")
-    recover.add_argument("--entry", default="make check", help="who asks, for the lock's message")
     lock = add("lock", _lock, "re-lock the template's dependencies, or a service's")
     lock.add_argument("--name", default="", help="a service: re-lock it from its own pins")
