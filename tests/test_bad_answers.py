@@ -26,8 +26,12 @@ BAD_ANSWERS = [
     ("../evil", [], "is a path; give just a name"),
     ("orders", ["service_port=80"], "port 80 is out of range; use an unprivileged port"),
     ("orders", ["service_port=70000"], "port 70000 is out of range"),
-    ("orders", ["service_port=http"], "service_port 'http' is not a whole number; use a port"),
-    ("orders", ["dev_port=abc"], "dev_port 'abc' is not a whole number"),
+    ("orders", ["service_port=http"], "service_port 'http' is not a port number; write it in"),
+    ("orders", ["dev_port=abc"], "dev_port 'abc' is not a port number"),
+    *[
+        ("orders", [f"dev_port={port}"], f"dev_port '{port}' is not a port number")
+        for port in ("18_000", "0x4650", "+18001", "018000", " 18000", "1e4")
+    ],
     ("orders", ["service-port=9000"], "there is no question 'service-port'; the questions are"),
     ("orders", ["namespace=Bad_NS"], "namespace 'Bad_NS' is not a DNS-1123 label"),
     ("orders", ["namespace=" + "n" * 64], "is not a DNS-1123 label; use 1-63"),
@@ -43,7 +47,10 @@ BAD_ANSWERS = [
     ("as", [], "is a Python keyword"),
     ("-h", [], "service name '-h' must start with a letter"),
     ("orders", ["service_port=9000", "service_port=9001"], "service_port is given twice"),
-    ("orders", ["service_port=\u00b2"], "is not a whole number"),
+    ("orders", ["service_port=\u00b2"], "is not a port number"),
+    ("uvloop", [], "would shadow the Python module 'uvloop'"),
+    ("pip", [], "would shadow the Python module 'pip'"),
+    ("httptools", [], "would shadow the Python module 'httptools'"),
     ("orders", ["dev_port=10350"], "dev_port 10350 is taken by Tilt's UI; use a free one"),
     *[
         ("orders", [f"description=a{mark}b"], "must be one line of printable text")

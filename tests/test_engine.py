@@ -47,5 +47,5 @@ def test_a_running_daemon_without_a_bridge_is_refused_with_the_fix(
     machine: Path, tmp_path: Path
 ) -> None:
     (machine / "running").write_text("dockerd --bridge=none --iptables=false\n")
-    with pytest.raises(HookError, match="has no `bridge` network .* Stop it, then rerun"):
+    with pytest.raises(HookError, match=r"has no `bridge` network .* Stop it, then rerun"):
         engine.ensure_engine(tmp_path / "dockerd.log", wait_seconds=10)

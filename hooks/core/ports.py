@@ -46,3 +46,19 @@ def check_unique_dev_ports(repo: Path, ports: dict[str, int]) -> None:
                 f"a free port: {change}"
             )
         owner[port] = name
+
+
+def check_dev_port(repo: Path, port: int, owner: str = "") -> None:
+    """A dev port no other service (than `owner`) and no platform tool holds, or an error
+    naming a free one."""
+    settings = load_settings(repo)
+    holders = {
+        settings["tilt"]["ui_port"]: "Tilt's UI",
+        settings["registry"]["port"]: "the local registry",
+        **{p: f"service {name}" for p, name in taken_dev_ports(repo).items() if name != owner},
+    }
+    if port in holders:
+        free = free_dev_port(repo, {p: "" for p in holders})
+        raise HookError(
+            f"dev_port {port} is taken by {holders[port]}; use a free one, for example {free}"
+        )

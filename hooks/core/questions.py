@@ -1,5 +1,6 @@
 """The template's questions (copier.yml), and answers given to them on the command line."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,11 @@ def questions(repo: Path) -> dict[str, dict[str, Any]]:
         for key, spec in config.items()
         if not key.startswith("_") and spec.get("when") is not False
     }
+
+
+# Port answers, each with an example; range checks are copier.yml's validators'.
+PORTS = {"service_port": 8000, "dev_port": 18000}
+PORT = re.compile(r"[1-9][0-9]{0,4}")
 
 
 def parse_data(repo: Path, pairs: list[str]) -> dict[str, str]:
@@ -37,5 +43,16 @@ def parse_data(repo: Path, pairs: list[str]) -> dict[str, str]:
             value.encode("utf-8")
         except UnicodeEncodeError:  # bytes that are not UTF-8 reach Python as surrogates
             raise HookError(f"{key} is not valid UTF-8 text; type it again") from None
-        data[key] = value
+        data[key] = str(parse_port(key, value)) if key in PORTS else value
     return data
+
+
+def parse_port(key: str, text: str) -> int:
+    """The one reading of a port typed on the command line: plain decimal digits. YAML would
+    also read 18_000, 0x4650 or +18001 as numbers, which no check of the digits would see."""
+    if not PORT.fullmatch(text):
+        raise HookError(
+            f"{key} '{text}' is not a port number; write it in plain digits from 1024 to "
+            f"65535, for example {PORTS[key]}"
+        )
+    return int(text)

@@ -13,10 +13,10 @@ def _new_service(args: argparse.Namespace) -> Lines:
 
 
 def _python_names(args: argparse.Namespace) -> Lines:
-    from hooks.scaffold.pythonnames import DATA_FILE, render_data_file
+    from hooks.scaffold.pythonnames import regenerate
 
-    DATA_FILE.write_text(render_data_file())
-    yield f"wrote {DATA_FILE}"
+    python = Path(args.python) if args.python else None
+    yield f"wrote {regenerate(Path.cwd(), python)}"
 
 
 def register(add: AddCommand) -> None:
@@ -24,4 +24,5 @@ def register(add: AddCommand) -> None:
     new.add_argument("name")
     new.add_argument("--ref", default="", help="template version (default: latest release)")
     data_arguments(new)
-    add("python-names", _python_names, "regenerate the module names a service may not take")
+    names = add("python-names", _python_names, "regenerate the module names a service may not take")
+    names.add_argument("--python", default="", help="a venv of the lock (default: build one)")

@@ -1,36 +1,19 @@
 """`make service`: generate services/<name> from a template version that exists in git."""
 
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from hooks.core.answers import read_answers
 from hooks.core.gitrepo import latest_release, require_repository
-from hooks.core.ports import free_dev_port, taken_dev_ports
+from hooks.core.ports import check_dev_port, free_dev_port
 from hooks.core.questions import parse_data
 from hooks.core.render import render_service
 from hooks.core.services import SERVICES_DIR
 from hooks.core.session import children_stderr_held, exclusive
-from hooks.core.settings import load_settings
 from hooks.core.signals import ignore_interruptions, signals_blocked
 from hooks.core.versions import next_release, template_version
 from hooks.errors import HookError
-
-
-def check_dev_port(repo: Path, port: int) -> None:
-    """A dev port no service and no platform tool holds, or an error naming a free one."""
-    settings = load_settings(repo)
-    holders = {
-        settings["tilt"]["ui_port"]: "Tilt's UI",
-        settings["registry"]["port"]: "the local registry",
-        **{p: f"service {name}" for p, name in taken_dev_ports(repo).items()},
-    }
-    if port in holders:
-        free = free_dev_port(repo, {p: "" for p in holders})
-        raise HookError(
-            f"dev_port {port} is taken by {holders[port]}; use a free one, for example {free}"
-        )
 
 
 def next_steps(destination: Path, name: str, dev_port: int) -> str:
@@ -64,7 +47,7 @@ def new_service(
         )
     require_repository(repo)
     given = parse_data(repo, data or [])
-    if re.fullmatch(r"[0-9]+", given.get("dev_port", "")):  # not a number: copier says so
+    if "dev_port" in given:
         check_dev_port(repo, int(given["dev_port"]))
     with exclusive(repo, "make service") as session:
         yield from session.recovered

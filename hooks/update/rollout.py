@@ -18,6 +18,7 @@ from hooks.core import journal
 from hooks.core.answers import AnswersError, check_named_as_folder, read_answers
 from hooks.core.gitrepo import git, git_succeeds, latest_release
 from hooks.core.journal import Change, Content
+from hooks.core.ports import check_dev_port
 from hooks.core.services import find_services
 from hooks.core.session import children_stderr_held, exclusive
 from hooks.core.versions import resolve, template_version
@@ -218,6 +219,8 @@ def rollout(
     targets = find_services(repo, [name] if name else [])
     if changes and not name:
         raise HookError("data= changes the answers of one service: add name=<service>")
+    if changes and "dev_port" in changes:
+        check_dev_port(repo, int(changes["dev_port"]), owner=name)
     outcomes: list[Outcome] = []
     with exclusive(repo, "make update") as session:
         yield from session.recovered
