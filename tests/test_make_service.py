@@ -168,3 +168,12 @@ def test_ctrl_c_at_a_prompt_ends_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in text
     assert text.strip().splitlines()[-1].endswith("interrupted: nothing half-done was left behind")
     assert not (repo / "services" / "orders").exists()
+
+
+def test_answers_reach_copier_exactly_as_typed(tmp_path: Path) -> None:
+    repo = snapshot_repo(tmp_path / "repo", tag="v0.1.0")
+    (repo / ".venv").symlink_to(VENV)
+    typed = "costs $5, $(HOME) and $$PATH; or `id` & more"
+    result = make(repo, "service", "name=billing", f"data=description='{typed}'")
+    assert result.returncode == 0, result.stderr
+    assert read_answers(repo / "services/billing")["description"] == typed

@@ -227,13 +227,3 @@ def test_makefile_has_no_logic_beyond_one_line_per_step() -> None:
     ]
     assert all(len(line) < 110 and "if " not in line and "for " not in line for line in recipes)
 
-
-def test_answers_reach_copier_exactly_as_typed(repo: Path, tmp_path: Path) -> None:
-    typed = "costs $5 and $(HOME) and $$PATH; or `id` & more"
-    result = make(
-        repo, stand_ins(tmp_path / "bin"), "service", "name=billing", f"data=description='{typed}'"
-    )
-    assert result.returncode == 0, result.stderr
-    from hooks.core.answers import read_answers
-
-    assert read_answers(repo / "services/billing")["description"] == typed
