@@ -101,39 +101,61 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-def test_make_run_serves_the_service_with_its_env_development(repo: Path) -> None:
-    port = free_port()
-    env_file = repo / "services" / "orders" / ".env.development"
-    edit(env_file, "PORT=8000", f"PORT={port}")  # read from the file, or nothing answers there
-    server = subprocess.Popen(
-        ["make", "--no-print-directory", *VENVS, "run", "name=orders"],
+def start_run(repo: Path, name: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        ["make", "--no-print-directory", *VENVS, "run", f"name={name}"],
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # make, the reloader and the server: one group to stop
     )
+
+
+def stop_run(server: subprocess.Popen[str]) -> str:
+    os.killpg(server.pid, signal.SIGINT)  # Ctrl-C, as the developer stops it
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                assert get(f"http://127.0.0.1:{port}/livez") == (200, '{"status":"ok"}')
-                break
-            except OSError:
-                assert server.poll() is None, server.communicate()[0]
-                assert time.monotonic() < deadline, "make run never answered"
-                time.sleep(0.2)
-        assert get(f"http://127.0.0.1:{port}/readyz")[0] == 200
-        assert '"service":"orders"' in get(f"http://127.0.0.1:{port}/")[1]
-        assert "http_requests" in get(f"http://127.0.0.1:{port}/metrics")[1]
-    finally:
-        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C, as the developer stops it
+        return server.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:  # a process of the group ignored it: stop them all
+        os.killpg(server.pid, signal.SIGKILL)
+        return server.communicate()[0]
+
+
+def wait_for(server: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
         try:
-            output = server.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:  # a process of the group ignored it: stop them all
-            os.killpg(server.pid, signal.SIGKILL)
-            output = server.communicate()[0]
-    assert f"Uvicorn running on http://127.0.0.1:{port}" in output
+            assert get(f"http://127.0.0.1:{port}/livez") == (200, '{"status":"ok"}')
+            return
+        except OSError:
+            assert server.poll() is None, server.communicate()[0]
+            assert time.monotonic() < deadline, "make run never answered"
+            time.sleep(0.2)
+
+
+def test_two_services_run_side_by_side_each_on_its_own_port(tmp_path: Path) -> None:
+    # make run serves each at its dev port + run_port_offset (1000), whatever PORT its
+    # .env.development says (the container's port, for the cluster): free ports here.
+    ports = {"orders": free_port(), "billing": free_port()}
+    repo = repo_with_services(
+        tmp_path / "repo", {name: [f"dev_port={port - 1000}"] for name, port in ports.items()}
+    )
+    venv = service_venv().parent.parent
+    (venv / ".installed").touch()
+    for name in ports:
+        (repo / "services" / name / ".venv").symlink_to(venv)
+    servers = {name: start_run(repo, name) for name in ports}
+    outputs = {}
+    try:
+        for name, port in ports.items():
+            wait_for(servers[name], port)
+            assert f'"service":"{name}"' in get(f"http://127.0.0.1:{port}/")[1]
+            assert get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+            assert "http_requests" in get(f"http://127.0.0.1:{port}/metrics")[1]
+    finally:
+        outputs = {name: stop_run(server) for name, server in servers.items()}
+    for name, port in ports.items():
+        assert f"serving {name} on http://127.0.0.1:{port}" in outputs[name]
 
 
 def test_make_test_runs_its_tests_with_env_test(repo: Path) -> None:
@@ -197,7 +219,11 @@ def test_a_broken_env_file_stops_with_its_line_before_anything_runs(repo: Path) 
     ("target", "message"),
     [
         ("name=", "which service? make run name=<service>; services: orders"),
-        ("name=nope", "there is no service 'nope' under services/; services: orders"),
+        (
+            "name=nope",
+            "there is no service 'nope' under services/ (a folder with a .copier-answers.yml); "
+            "services: orders. Create one with: make service name=<name>",
+        ),
     ],
 )
 def test_run_without_a_known_service_says_which_exist(

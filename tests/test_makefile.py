@@ -226,4 +226,3 @@ def test_makefile_has_no_logic_beyond_one_line_per_step() -> None:
         line for line in (REPO / "Makefile").read_text().splitlines() if line.startswith("\t")
     ]
     assert all(len(line) < 110 and "if " not in line and "for " not in line for line in recipes)
-

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from hooks.core.services import SERVICES_DIR, find_service
+from hooks.devloop.places import local_settings
 from hooks.env.localfiles import sync_local_env_files
 from hooks.errors import HookError
 
@@ -43,4 +44,8 @@ def service_make(repo: Path, action: str, name: str) -> tuple[list[str], dict[st
     # Creates missing local env files and reports drift: a run and the tests read them.
     said = sync_local_env_files(service) if action != "lint" else []
     environment = {k: v for k, v in os.environ.items() if k not in ROOT_MAKE_VARIABLES}
+    if action == "run":  # this machine's own values win over the env file's (places.py)
+        computed = local_settings(service)
+        environment.update(computed)
+        said.append(f"serving {name} on http://127.0.0.1:{computed['PORT']}")
     return ["make", "--no-print-directory", "-C", str(service), action], environment, said

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hooks.core.kube import kustomize_objects, manifest_stream
+from hooks.devloop.places import cluster_settings
 from hooks.env.parser import local_secret_keys, read_env
 
 
@@ -26,9 +27,11 @@ def split_config(service_dir: Path) -> tuple[dict[str, str], dict[str, str], set
     local_path = service_dir / ".env.development"
     local = read_env(local_path) if local_path.exists() else example
     secret = local_secret_keys(example, local) | example.secret_keys
-    config = {k: v for k, v in local.values.items() if k not in secret}
-    secrets = {k: v for k, v in local.values.items() if k in secret}
-    return config, secrets, secret
+    computed = cluster_settings(service_dir)  # the cluster's own values win
+    values = {k: v for k, v in local.values.items() if k not in computed}
+    config = {**{k: v for k, v in values.items() if k not in secret}, **computed}
+    secrets = {k: v for k, v in values.items() if k in secret}
+    return config, secrets, secret - computed.keys()
 
 
 def dev_manifests(service_dir: Path) -> list[dict[str, Any]]:
