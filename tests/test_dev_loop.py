@@ -143,8 +143,7 @@ def make_dev(live_cluster: LiveCluster, devrepo: DevRepo) -> Iterator[Session]:
                 "dev",
                 "cluster=existing",
                 f"context={live_cluster.context}",
-                f"services={' '.join(SERVICES)}",
-            ],
+            ],  # every service: a service added meanwhile must appear by itself
             cwd=devrepo.path,
             env=live_cluster.env(TILT_PORT=str(tilt_port)),
             stdin=subprocess.DEVNULL,
@@ -180,15 +179,8 @@ def make_dev(live_cluster: LiveCluster, devrepo: DevRepo) -> Iterator[Session]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-        down = subprocess.run(
-            [
-                "make",
-                "--no-print-directory",
-                f"VENV={sys.prefix}",
-                "down",
-                "cluster=existing",
-                f"context={live_cluster.context}",
-            ],
+        down = subprocess.run(  # no arguments: what the last make dev here started
+            ["make", "--no-print-directory", f"VENV={sys.prefix}", "down"],
             cwd=devrepo.path,
             env=live_cluster.env(),
             capture_output=True,
@@ -283,6 +275,35 @@ def test_env_values_reach_the_pod_and_a_change_rolls_it(
     ).stdout
     assert "LOG_LEVEL=debug" in environment.splitlines()
     assert http_get(devrepo.ports["hello"], "/readyz")[0] == 200
+
+
+def test_a_service_added_while_tilt_runs_is_served_without_a_step_by_hand(
+    make_dev: Session, devrepo: DevRepo
+) -> None:
+    [port] = free_ports(1)
+    started = time.monotonic()
+    made = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            f"VENV={sys.prefix}",
+            "service",
+            "name=refunds",
+            f"data=dev_port={port}",
+        ],
+        cwd=devrepo.path,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    wait_for(
+        lambda: http_get(port, "/readyz")[0] == 200,
+        180,
+        "refunds, Ready through the running Tilt: " + make_dev.output()[-3000:],
+    )
+    record("new_service_ready_s", time.monotonic() - started)
+    assert json.loads(http_get(port, "/")[1])["service"] == "refunds"
 
 
 def test_prod_overlays_pass_server_side_validation_and_admission(

@@ -6,6 +6,9 @@ from pathlib import Path
 from hooks.errors import HookError
 
 SERVICES_DIR = "services"
+# The names of the services, one a line: the root Tiltfile watches it, so that a running
+# Tilt loads a service `make service` adds (a watch on services/ would reload on every edit).
+INDEX = Path(".cache") / "services.index"
 
 
 def generated_services(repo: Path) -> list[Path]:
@@ -34,3 +37,15 @@ def find_service(repo: Path, name: str, action: str) -> Path:
         raise HookError(f"which service? make {action} name=<service>; services: {known}")
     [service] = find_services(repo, [name])
     return service
+
+
+def write_index(repo: Path) -> Path:
+    """Bring INDEX up to date; left untouched when it is (a rewrite would reload Tilt)."""
+    path = repo / INDEX
+    text = "".join(f"{service.name}\n" for service in generated_services(repo))
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(text)
+        temporary.replace(path)
+    return path

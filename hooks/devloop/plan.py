@@ -15,7 +15,7 @@ from typing import Any
 from hooks.core.answers import answer, answers_path, check_named_as_folder, read_answers
 from hooks.core.kube import kustomize_objects, manifest_stream
 from hooks.core.ports import check_unique_dev_ports
-from hooks.core.services import find_services
+from hooks.core.services import find_services, write_index
 from hooks.core.settings import load_settings
 from hooks.devloop.manifests import render_dev_manifests
 
@@ -63,7 +63,11 @@ def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
         "platform": {
             "yaml": platform_yaml,
             "objects": platform_selectors,
-            "watch": [str(repo / NAMESPACE_SETUP), *map(str, map(answers_path, services.values()))],
+            "watch": [
+                str(repo / NAMESPACE_SETUP),
+                str(write_index(repo)),
+                *map(str, map(answers_path, services.values())),
+            ],
         },
         "services": [
             {

@@ -9,7 +9,7 @@ from hooks.core.gitrepo import latest_release, require_repository
 from hooks.core.ports import check_dev_port, free_dev_port
 from hooks.core.questions import parse_data
 from hooks.core.render import render_service
-from hooks.core.services import SERVICES_DIR
+from hooks.core.services import SERVICES_DIR, write_index
 from hooks.core.session import children_stderr_held, exclusive
 from hooks.core.signals import ignore_interruptions, signals_blocked
 from hooks.core.versions import next_release, template_version
@@ -78,4 +78,5 @@ def new_service(
             destination.parent.mkdir(exist_ok=True)
             staging.rename(destination)
             ignore_interruptions()  # the service is whole: what is left is cleanup
+        write_index(repo)  # a running Tilt (make dev over every service) loads it now
     yield next_steps(destination, name, int(read_answers(destination)["dev_port"]))
