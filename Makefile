@@ -2,8 +2,8 @@
 # Variables reach Python through the environment, never spliced into a shell command, and
 # exactly as typed: make would expand a `$` in data='token=$5' (and run $(shell ...)).
 .DEFAULT_GOAL := help
-.PHONY: help service run test lint check scan dev down doctor env cluster cluster-down \
-        update update-check release lock engine bench
+.PHONY: help service services run test lint check scan dev down doctor env cluster cluster-down \
+        update update-check release lock engine bench logs
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -31,6 +31,9 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 ##@ A service, on this machine (no cluster)
 service: $(VENV)/.installed ## Generate services/<name>: name=orders [ref=HEAD] [data="service_port=9000 team=payments"]
 	@$(PYTHON) -m hooks new-service --ref "$$ref" --data-list "$$data" -- "$$name"
+
+services: $(VENV)/.installed ## List the services: template version, team, namespace, ports, update waiting
+	@$(PYTHON) -m hooks services
 
 run: $(VENV)/.installed ## Serve one service on 127.0.0.1 with its .env.development: name=orders
 	@$(PYTHON) -m hooks local run --name "$$name"
@@ -63,6 +66,9 @@ dev: $(VENV)/.installed ## doctor, cluster, env, tilt up [services="a b"] [clust
 
 down: $(VENV)/.installed ## Stop what the last make dev here started (the cluster keeps running)
 	@$(PYTHON) -m hooks down $(CLUSTER)
+
+logs: $(VENV)/.installed ## Follow one service's logs (Tilt's, else kubectl's): name=orders
+	@$(PYTHON) -m hooks logs --name "$$name" $(CLUSTER)
 
 doctor: $(VENV)/.installed ## Is this machine ready for make dev? [cluster=minikube|existing context=NAME]
 	@$(PYTHON) -m hooks doctor $(CLUSTER)

@@ -29,6 +29,7 @@ case "{name} $1" in
   "ctlptl apply") cat > "$STATE/cluster" ;;
   "ctlptl delete") rm -f "$STATE/cluster" ;;
   "docker network") test ! -f "$STATE/no-bridge" ;;
+  "tilt get") test ! -f "$STATE/tilt-stopped" ;;
   *" version") echo "{version}" ;;
 esac
 """
@@ -194,6 +195,28 @@ def test_make_down_before_any_make_dev_says_what_to_type(repo: Path, tmp_path: P
     assert "make down cluster=k3d" in down.stderr
     assert make(repo, stand_ins(tmp_path / "bin2"), "down", "cluster=k3d").returncode == 0
     assert calls(repo) == ["tilt down --context k3d-microplatform"]
+
+
+def test_make_logs_follows_tilts_stream_of_the_service(repo: Path, tmp_path: Path) -> None:
+    tools = stand_ins(tmp_path / "bin")
+    assert make(repo, tools, "dev").returncode == 0
+    (repo.parent / "calls.log").unlink()
+    logs = make(repo, tools, "logs", "name=orders")
+    assert logs.returncode == 0, logs.stderr
+    assert calls(repo)[-1] == "tilt logs --follow orders --port 10350"
+
+
+def test_make_logs_falls_back_to_kubectl_when_tilt_is_not_running(
+    repo: Path, tmp_path: Path
+) -> None:
+    tools = stand_ins(tmp_path / "bin")
+    assert make(repo, tools, "dev").returncode == 0
+    (repo.parent / "state" / "tilt-stopped").touch()
+    logs = make(repo, tools, "logs", "name=orders")
+    assert "Tilt is not running orders: kubectl's logs from k3d-microplatform" in logs.stdout
+    assert "tilt logs" not in "\n".join(calls(repo))
+    unknown = make(repo, tools, "logs", "name=nope")
+    assert "there is no service 'nope' under services/" in unknown.stderr
 
 
 def test_an_existing_cluster_needs_its_context_named(repo: Path, tmp_path: Path) -> None:

@@ -131,3 +131,17 @@ def test_the_documented_release_flow_passes_make_check_with_its_tags(tmp_path: P
     check = make(repo, "check", "args=-k 'services_dir'")
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr
     assert "passed" in check.stdout
+
+
+def test_make_services_lists_each_service_and_the_release_waiting_for_it(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path, {"orders": [], "billing": ["team=payments"]})
+    commit_all(repo, "add services")
+    release(repo, "v0.2.0", README_CHANGE)
+    listed = make(repo, "services")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert rows["billing"][:6] == ["billing", "v0.1.0", "payments", "apps", "18001", "19001"]
+    assert "v0.2.0 waiting: make update name=orders" in listed.stdout
+    make(repo, "update")
+    commit_all(repo, "update")
+    assert make(repo, "services").stdout.count("current") == 2

@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,6 +99,34 @@ def _down(args: argparse.Namespace) -> Lines:
     yield from exec_command(["tilt", "down", "--context", started.context], TILT_MISSING)
 
 
+def _logs(args: argparse.Namespace) -> Lines:
+    """make logs name=X: Tilt's log stream of the service while Tilt runs, else kubectl's."""
+    from hooks.core.answers import read_answers
+    from hooks.core.kube import KUBECTL
+    from hooks.core.services import find_service
+    from hooks.devloop.started import chosen
+
+    service = find_service(Path.cwd(), args.name, "logs")
+    started = chosen(Path.cwd(), args.cluster, args.context, "logs")
+    port = ["--port", str(started.port)]
+    try:
+        running = subprocess.run(
+            ["tilt", "get", f"uiresource/{service.name}", *port],
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        running = None
+    if running is not None and running.returncode == 0:
+        yield from exec_command(["tilt", "logs", "--follow", service.name, *port], TILT_MISSING)
+    namespace = str(read_answers(service)["namespace"])
+    yield f"Tilt is not running {service.name}: kubectl's logs from {started.context}"
+    command = [KUBECTL, "--context", started.context, "-n", namespace, "logs", "--follow"]
+    yield from exec_command(
+        [*command, "--all-containers", "--prefix", f"deployment/{service.name}"], ""
+    )
+
+
 def _local(args: argparse.Namespace) -> Lines:
     """make run|test|lint: one service with name=, else (test, lint) this repository's suite."""
     from hooks.devloop.localrun import service_make
@@ -141,6 +170,9 @@ def register(add: AddCommand) -> None:
     dev.add_argument("--services", default="", help="space-separated names (default: all)")
     cluster_arguments(dev, default="")
     cluster_arguments(add("down", _down, "tilt down where the last make dev ran"), default="")
+    logs = add("logs", _logs, "follow one service's logs: Tilt's, else kubectl's")
+    logs.add_argument("--name", default="")
+    cluster_arguments(logs, default="")
     plan = add("tilt-plan", _tilt_plan, "JSON of what the root Tiltfile deploys")
     plan.add_argument("services", nargs="*", help="services to run (default: all)")
     local = add("local", _local, "run, test or lint one service here, no cluster")

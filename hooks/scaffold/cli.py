@@ -19,7 +19,14 @@ def _python_names(args: argparse.Namespace) -> Lines:
     yield f"wrote {regenerate(Path.cwd(), python)}"
 
 
+def _services(args: argparse.Namespace) -> Lines:
+    from hooks.core.catalog import table
+
+    yield table(Path.cwd())
+
+
 def register(add: AddCommand) -> None:
+    add("services", _services, "every service: template version, team, ports, update waiting")
     new = add("new-service", _new_service, "generate services/<name> from the template")
     new.add_argument("name")
     new.add_argument("--ref", default="", help="template version (default: latest release)")
