@@ -154,7 +154,10 @@ def test_an_existing_cluster_is_accepted_only_when_chosen_explicitly(three: Path
 
 def test_an_unknown_service_is_named(three: Path) -> None:
     with pytest.raises(
-        TiltfileError, match=re.escape("no such service: nope. Services: alpha, beta, gamma")
+        TiltfileError,
+        match=re.escape("there is no service 'nope' under services/")
+        + ".*"
+        + re.escape("services: alpha, beta, gamma"),
     ):
         tiltfile_result(three, args=("nope",))
 

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from hooks.devloop.manifests import render_dev_manifests
+from hooks.core.answers import read_answers
+from hooks.devloop.manifests import dev_manifests
+from hooks.devloop.plan import service_plan
 
 TILT = os.environ.get("TILT") or shutil.which("tilt")
 
@@ -132,28 +134,17 @@ def tiltfile_result(
 
 DRIVER = """
 allow_k8s_contexts(k8s_context())
-load_dynamic({fragment!r})['register'](
-    service_dir={service_dir!r},
-    manifests=str(read_file({manifests!r})),
-    local_port={local_port},
-    labels=['team-label'],
-    resource_deps=[],
-)
+load_dynamic({fragment!r})['register_service'](decode_json(read_file({plan!r})))
 """
 
 
 def load_fragment(service: Path, local_port: int = 18123) -> Resource:
-    """Load the fragment through load_dynamic, then register(), as the root Tiltfile does."""
-    manifests = service.parent / f"{service.name}.dev.yaml"
-    manifests.write_text(render_dev_manifests(service))
+    """Load the fragment through load_dynamic, then register_service() with what tilt-plan
+    computes for it, as the root Tiltfile does."""
+    answers = {**read_answers(service), "dev_port": local_port, "team": "team-label"}
+    plan = service.parent / f"{service.name}.plan.json"
+    plan.write_text(json.dumps(service_plan(service, answers, dev_manifests(service))))
     driver = service.parent / f"Tiltfile.{service.name}"
-    driver.write_text(
-        DRIVER.format(
-            fragment=str(service / "Tiltfile"),
-            service_dir=str(service),
-            manifests=str(manifests),
-            local_port=local_port,
-        )
-    )
+    driver.write_text(DRIVER.format(fragment=str(service / "Tiltfile"), plan=str(plan)))
     [resource] = tiltfile_result(service.parent, tiltfile=driver.name).resources.values()
     return resource

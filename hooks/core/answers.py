@@ -20,8 +20,9 @@ def answers_path(service: Path) -> Path:
     return service / ANSWERS_FILE
 
 
-def read_answers(service: Path) -> dict[str, Any]:
-    """The answers of one service, checked to be a mapping with copier's own keys."""
+def read_answers(service: Path, required: tuple[str, ...] = REQUIRED) -> dict[str, Any]:
+    """The answers of one service, checked to be a mapping with copier's own keys (a bare
+    render, with no template version, asks for fewer)."""
     path = answers_path(service)
     shown = f"{service.parent.name}/{service.name}/{ANSWERS_FILE}"
     fix = f"restore it from git: git checkout -- {shown}"
@@ -37,7 +38,7 @@ def read_answers(service: Path) -> dict[str, Any]:
         raise AnswersError(f"{shown} is not valid YAML{where}; {fix}") from None
     if not isinstance(data, dict):
         raise AnswersError(f"{shown} holds no answers (empty or not a mapping); {fix}")
-    missing = [key for key in REQUIRED if not data.get(key)]
+    missing = [key for key in required if not data.get(key)]
     if missing:
         raise AnswersError(f"{shown} lacks {', '.join(missing)}; {fix}")
     return data

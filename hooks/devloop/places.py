@@ -24,7 +24,8 @@ def local_port(service: Path) -> int:
 
 def cluster_settings(service: Path) -> dict[str, str]:
     """What the service reads in a cluster, whatever its .env.development says."""
-    return {"PORT": str(answer(service, read_answers(service), "service_port", int))}
+    answers = read_answers(service, required=())
+    return {"PORT": str(answer(service, answers, "service_port", int))}
 
 
 def local_settings(service: Path) -> dict[str, str]:

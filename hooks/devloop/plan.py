@@ -17,7 +17,8 @@ from hooks.core.kube import kustomize_objects, manifest_stream
 from hooks.core.ports import check_unique_dev_ports
 from hooks.core.services import find_services, write_index
 from hooks.core.settings import load_settings
-from hooks.devloop.manifests import render_dev_manifests
+from hooks.devloop.manifests import dev_manifests
+from hooks.errors import HookError
 
 PLATFORM_DIR = Path("platform")
 NAMESPACE_SETUP = PLATFORM_DIR / "namespaces"
@@ -42,6 +43,47 @@ def platform_objects(repo: Path, namespaces: list[str]) -> tuple[str, list[str]]
     return manifest_stream(documents), selectors
 
 
+def http_port(documents: list[dict[str, Any]], service: Path) -> int:
+    """The container port named `http` of the service's Deployment: its one home."""
+    found = [
+        port["containerPort"]
+        for document in documents
+        if document["kind"] == "Deployment"
+        for container in document["spec"]["template"]["spec"]["containers"]
+        for port in container.get("ports", [])
+        if port.get("name") == "http"
+    ]
+    if len(found) != 1:
+        raise HookError(
+            f"{service.name}: its Deployment must name exactly one container port `http` "
+            f"(k8s/base/deployment.yaml), found {len(found)}"
+        )
+    return int(found[0])
+
+
+def service_plan(
+    service: Path, answers: dict[str, Any], documents: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the service's fragment registers with Tilt (its register_service())."""
+    return {
+        "name": service.name,
+        "dir": str(service),
+        "tiltfile": str(service / "Tiltfile"),
+        "dev_port": answer(service, answers, "dev_port", int),
+        "http_port": http_port(documents, service),
+        "labels": [answer(service, answers, "team", str)],
+        "manifests": manifest_stream(documents),
+        # Tilt groups the Deployment with its Service by itself.
+        "objects": [
+            f"{d['metadata']['name']}:{d['kind'].lower()}"
+            for d in documents
+            if d["kind"] not in ("Deployment", "Service")
+        ],
+        "resource_deps": ["platform"],
+        "watch": [str(service / path) for path in WATCHED],
+    }
+
+
 def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
     """Everything the root Tiltfile needs, for the selected services."""
     services = {path.name: path for path in find_services(repo, [])}
@@ -57,7 +99,7 @@ def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
         repo, [default, *sorted(asked - {default})]
     )
     with ThreadPoolExecutor(max_workers=4) as pool:  # kustomize runs as a subprocess each
-        rendered = pool.map(render_dev_manifests, [services[name] for name in selected])
+        rendered = pool.map(dev_manifests, [services[name] for name in selected])
         manifests = dict(zip(selected, rendered, strict=True))
     return {
         "platform": {
@@ -70,15 +112,6 @@ def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
             ],
         },
         "services": [
-            {
-                "name": name,
-                "dir": str(services[name]),
-                "tiltfile": str(services[name] / "Tiltfile"),
-                "dev_port": ports[name],
-                "labels": [answer(services[name], answers[name], "team", str)],
-                "manifests": manifests[name],
-                "watch": [str(services[name] / path) for path in WATCHED],
-            }
-            for name in selected
+            service_plan(services[name], answers[name], manifests[name]) for name in selected
         ],
     }
