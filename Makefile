@@ -3,12 +3,12 @@
 # exactly as typed: make would expand a `$` in data='token=$5' (and run $(shell ...)).
 .DEFAULT_GOAL := help
 .PHONY: help service services run test lint check scan dev down doctor env cluster cluster-down \
-        update update-check release lock engine bench logs
+        update update-check release release-image lock engine bench logs
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
-GIVEN := name ref data args cluster context services version runs
+GIVEN := name ref data args cluster context services version runs image
 $(foreach given,$(GIVEN),$(eval override $(given) := $$(value $(given))))
 export $(GIVEN) BOOTSTRAP_PYTHON
 
@@ -91,6 +91,9 @@ update-check: $(VENV)/.installed ## List services behind the latest template rel
 
 release: $(VENV)/.installed ## Tag template version=X.Y.Z (needs its CHANGELOG.md entry)
 	@$(PYTHON) -m hooks release "$$version"
+
+release-image: $(VENV)/.installed ## Record a service's released image: name= image=REF@sha256:... version=
+	@$(PYTHON) -m hooks release-image --name "$$name" --image "$$image" --version "$$version"
 
 lock: $(VENV)/.installed ## Re-lock the template's dependencies, or a service's [name=orders] (needs PyPI)
 	@$(PYTHON) -m hooks lock --name "$$name"

@@ -10,9 +10,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import copier
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache"
@@ -98,20 +95,6 @@ def start_make(repo: Path, tmpdir: Path, *args: str) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
-
-
-def render(template: Path, destination: Path, answers: dict[str, Any]) -> Path:
-    """A bare copy of the template with these answers (tasks skipped); validators apply."""
-    copier.run_copy(
-        str(template),
-        str(destination),
-        data=answers,
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        quiet=True,
-    )
-    return destination
 
 
 def edit(path: Path, old: str, new: str) -> None:

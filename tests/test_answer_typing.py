@@ -19,8 +19,8 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
+from hooks.core.render import render_service as render
 from hooks.env.parser import read_env
-from tests.helpers import render
 from tests.kube import kustomize, validation_errors
 from tests.tiltfile import load_fragment
 

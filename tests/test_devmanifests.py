@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hooks.core.render import render_service as render
 from hooks.devloop.manifests import dev_manifests
 from hooks.env.parser import EnvFileError
-from tests.helpers import render
 
 CANARY = "cn-4f3e2d1c0b9a-Zq8v"  # a planted value: it may only appear base64-encoded in a Secret
 

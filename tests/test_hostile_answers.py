@@ -8,8 +8,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hooks.core.render import render_service as render_template
 from tests.helpers import REPO, hadolint, make, snapshot_repo
-from tests.helpers import render as render_template
 from tests.kube import kustomize
 
 CANARY = "/tmp/template-hostile-canary"  # the file an injection would create

@@ -45,7 +45,8 @@ def test_make_service_generates_a_service_and_says_what_next(tmp_path: Path) -> 
         "payments",
     )
     said = result.stdout + result.stderr  # copier prints its message on stderr
-    assert "Next steps" in said and "make dev" in said and "services/orders" in said
+    assert "Service 'orders' is ready in services/orders. Next, from the repository root:" in said
+    assert "git add services/orders && git commit" in said and "make dev" in said
     assert "make test name=orders" in said and "make run name=orders" in said
     assert (service / ".env.development").read_text() == (service / ".env.example").read_text()
     # No release yet: HEAD of a clean tree, which exists in git.

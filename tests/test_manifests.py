@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from hooks.core.answers import read_answers
+from hooks.errors import HookError
+from hooks.update.releaseimage import write_release
 from tests.helpers import REPO
 from tests.kube import (
     KUBERNETES_VERSIONS,
@@ -95,18 +97,14 @@ def test_every_prod_object_has_the_namespace_and_common_labels(service: Path) ->
         assert metadata["annotations"]["description"] == given["description"]
 
 
-def test_the_release_file_sets_the_image_and_version_in_prod(service: Path, tmp_path: Path) -> None:
+def test_the_release_component_sets_the_image_and_version_in_prod(
+    service: Path, tmp_path: Path
+) -> None:
     copy = tmp_path / "service"
     shutil.copytree(service / "k8s", copy / "k8s")
-    release = copy / "k8s" / "overlays" / "prod" / "release.yaml"
-    image = "registry.example.com/x/svc:1.4.2@sha256:" + "ab" * 32
-    text = release.read_text()
-    assert "version: unreleased" in text
-    release.write_text(
-        text.replace("version: unreleased", "version: 1.4.2").replace(
-            f"image: {json.dumps(container(render(service, 'base'))['image'])}", f"image: {image}"
-        )
-    )
+    image = "registry.example.com:5000/x/svc:1.4.2@sha256:" + "ab" * 32
+    name = answers(service)["service_name"]
+    write_release(copy, name, image, "1.4.2")  # what make release-image writes
     documents = render(copy, "overlays/prod")
     [deployment] = by_kind(documents, "Deployment")
     assert container(documents)["image"] == image
@@ -114,7 +112,26 @@ def test_the_release_file_sets_the_image_and_version_in_prod(service: Path, tmp_
         "1.4.2"
     )
     assert {d["metadata"]["labels"]["app.kubernetes.io/version"] for d in documents} == {"1.4.2"}
-    assert not by_kind(documents, "ConfigMap")[0]["metadata"]["name"].startswith("release")
+    assert deployment["spec"]["selector"]["matchLabels"].keys() == {
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+    }  # the version never reaches a selector
+
+
+@pytest.mark.parametrize(
+    ("image", "version", "message"),
+    [
+        ("registry.example.com/svc:1.4.2", "1.4.2", "is not a reference pinned by digest"),
+        ("registry.example.com/svc@sha256:abc", "1.4.2", "is not a reference pinned by digest"),
+        ("Registry/Svc@sha256:" + "ab" * 32, "1.4.2", "is not a reference pinned by digest"),
+        ("r.example.com/svc@sha256:" + "ab" * 32, "1.4 2", "is not a label value"),
+    ],
+)
+def test_a_release_image_that_is_not_pinned_is_refused(
+    image: str, version: str, message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(HookError, match=message):
+        write_release(tmp_path, "svc", image, version)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 from hooks.core.answers import read_answers
+from hooks.core.kube import kustomize_objects
 from tests.helpers import add_service, commit_all, edit, git, make, release, repo_with_services
 from tests.updates import HISTORY_CHANGE, README_CHANGE, files, recorded, rename_service_yaml, row
 
@@ -271,3 +272,42 @@ def test_a_copied_service_folder_is_refused_with_how_to_generate_it(tmp_path: Pa
     assert "services/alpha2 records service_name 'alpha', not 'alpha2'" in result.stdout
     assert "make service name=alpha2" in result.stdout
     assert row(result.stdout, "alpha")[3] == "updated"
+
+
+def test_a_release_that_replaces_the_release_file_carries_the_released_image(
+    tmp_path: Path,
+) -> None:
+    # v0.1.0 keeps the released image in k8s/overlays/prod/release.yaml, as templates before
+    # 0.2.0 did; v0.2.0 drops the file for the release/ component (migrations.yml: carry).
+    repo = repo_with_services(tmp_path / "base", {}, tag=None)
+    prod = repo / "template/k8s/overlays/prod"
+    (prod / "release.yaml.jinja").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: release\n  annotations:\n"
+        '    config.kubernetes.io/local-config: "true"\n'
+        "data:\n  version: unreleased\n  image: {{ (service_name ~ ':unreleased') | to_json }}\n"
+    )
+    edit(
+        prod / "kustomization.yaml.jinja",
+        "  - horizontalpodautoscaler.yaml\n",
+        "  - horizontalpodautoscaler.yaml\n  - release.yaml\n",
+    )
+    commit_all(repo, "template 0.1.0, with release.yaml")
+    git(repo, "tag", "v0.1.0")
+    add_service(repo, "orders")
+    image = "registry.example.com/orders:1.4.2@sha256:" + "cd" * 32
+    release_yaml = repo / "services/orders/k8s/overlays/prod/release.yaml"
+    edit(release_yaml, "version: unreleased", "version: 1.4.2")
+    edit(release_yaml, '"orders:unreleased"', image)
+    commit_all(repo, "orders 1.4.2 released")
+    (prod / "release.yaml.jinja").unlink()
+    edit(prod / "kustomization.yaml.jinja", "  - release.yaml\n", "")
+    release(repo, "v0.2.0", {})
+
+    result = make(repo, "update")
+
+    assert row(result.stdout, "orders")[3] == "updated", result.stdout + result.stderr
+    assert not release_yaml.exists()
+    prod_objects = kustomize_objects(repo / "services/orders/k8s/overlays/prod")
+    [deployment] = [d for d in prod_objects if d["kind"] == "Deployment"]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
+    assert deployment["metadata"]["labels"]["app.kubernetes.io/version"] == "1.4.2"

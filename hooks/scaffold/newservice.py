@@ -1,8 +1,11 @@
 """`make service`: generate services/<name> from a template version that exists in git."""
 
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+import jinja2
 
 from hooks.core.answers import read_answers
 from hooks.core.gitrepo import latest_release, require_repository
@@ -15,18 +18,22 @@ from hooks.core.signals import ignore_interruptions, signals_blocked
 from hooks.core.versions import next_release, template_version
 from hooks.errors import HookError
 
+AFTER_COPY = Path("hooks") / "data" / "after-copy.jinja"
 
-def next_steps(destination: Path, name: str, dev_port: int) -> str:
-    """What to do with a service just generated in this repository."""
-    folder = destination.relative_to(destination.parents[1])
-    return (
-        f"Service '{name}' is ready in {folder}.\n\n"
-        "Next steps:\n"
-        f"  1. Commit it:  git add {folder} && git commit -m 'Add {name} service'\n"
-        f"  2. Test it:    make test name={name}   (make run name={name}: serve it here)\n"
-        f"  3. Run it:     make dev services={name}   (live reload at http://localhost:{dev_port})\n"
-        f"  More in {folder}/README.md"
-    )
+
+def next_steps(repo: Path, destination: Path) -> str:
+    """What to do with a service just generated: the message `copier copy` users see too
+    (hooks/data/after-copy.jinja), rendered for the real folder (copier ran in a scratch one)."""
+    answers = read_answers(destination)
+    environment = jinja2.Environment(autoescape=False, keep_trailing_newline=True)  # noqa: S701 - terminal text
+    environment.filters["quote"] = shlex.quote
+    template = environment.from_string((repo / AFTER_COPY).read_text())
+    context = {
+        **answers,
+        "_copier_answers": answers,
+        "_copier_conf": {"dst_path": destination.relative_to(repo)},
+    }
+    return template.render(context).strip("\n")
 
 
 def new_service(
@@ -79,4 +86,4 @@ def new_service(
             staging.rename(destination)
             ignore_interruptions()  # the service is whole: what is left is cleanup
         write_index(repo)  # a running Tilt (make dev over every service) loads it now
-    yield next_steps(destination, name, int(read_answers(destination)["dev_port"]))
+    yield next_steps(repo, destination)

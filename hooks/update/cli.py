@@ -36,9 +36,18 @@ def _release(args: argparse.Namespace) -> Lines:
 
 
 def _migrate(args: argparse.Namespace) -> Lines:
-    from hooks.update.migrations import apply_renames
+    import yaml
 
-    yield from apply_renames(Path.cwd(), Path(args.declarations), args.old, args.new)
+    from hooks.update.carry import carry
+    from hooks.update.migrations import apply_renames, pending_carries
+
+    declarations = Path(args.declarations)
+    carries = pending_carries(yaml.safe_load(declarations.read_text()), args.old, args.new)
+    if args.stage == "before":
+        yield from carry(Path.cwd(), carries, "before")
+        yield from apply_renames(Path.cwd(), declarations, args.old, args.new)
+    else:
+        yield from carry(Path.cwd(), carries, "after")
 
 
 def _lock(args: argparse.Namespace) -> Lines:
@@ -54,6 +63,17 @@ def _lock(args: argparse.Namespace) -> Lines:
     yield from (f"wrote {path}" for path in written)
 
 
+def _release_image(args: argparse.Namespace) -> Lines:
+    from hooks.core.answers import read_answers
+    from hooks.core.services import find_service
+    from hooks.update.releaseimage import write_release
+
+    service = find_service(Path.cwd(), args.name, "release-image")
+    name = str(read_answers(service)["service_name"])
+    path = write_release(service, name, args.image, args.version)
+    yield f"wrote {path.relative_to(Path.cwd())}: review and commit it; prod deploys {args.image}"
+
+
 def register(add: AddCommand) -> None:
     update = add("update", _update, "update every service, or one, through copier: then a table")
     update.add_argument("--name", default="")
@@ -61,8 +81,12 @@ def register(add: AddCommand) -> None:
     data_arguments(update)
     add("update-check", _update_check, "list services behind the latest release")
     add("release", _release, "tag a template version").add_argument("version")
+    image = add("release-image", _release_image, "record a service's released image and version")
+    for argument in ("--name", "--image", "--version"):
+        image.add_argument(argument, default="")
     migrate = add("migrate", _migrate, "copier migration: apply the declared renames")
     for argument in ("declarations", "old", "new"):
         migrate.add_argument(argument)
+    migrate.add_argument("--stage", choices=["before", "after"], default="before")
     lock = add("lock", _lock, "re-lock the template's dependencies, or a service's")
     lock.add_argument("--name", default="", help="a service: re-lock it from its own pins")

@@ -40,15 +40,30 @@ def _release(text: str) -> Version | None:
     return None if version.is_devrelease or version.local else version
 
 
+def pending(declared: dict[str, Any], old: str, new: str) -> list[dict[str, Any]]:
+    """The releases after `old` up to `new`, oldest first (all of them, for HEAD)."""
+    start, end = _release(old), _release(new)
+    releases = sorted(declared.get("releases") or [], key=lambda r: Version(str(r["version"])))
+    return [
+        release
+        for release in releases
+        if (start is None or Version(str(release["version"])) > start)
+        and (end is None or Version(str(release["version"])) <= end)
+    ]
+
+
 def pending_renames(declared: dict[str, Any], old: str, new: str) -> list[tuple[str, str]]:
     """Renames of every release after `old` up to `new`, oldest first (all, for HEAD)."""
-    start, end = _release(old), _release(new)
-    renames = []
-    for release in sorted(declared.get("releases") or [], key=lambda r: Version(str(r["version"]))):
-        version = Version(str(release["version"]))
-        if (start is None or version > start) and (end is None or version <= end):
-            renames += list(release["renames"].items())
-    return renames
+    return [
+        rename
+        for release in pending(declared, old, new)
+        for rename in (release.get("renames") or {}).items()
+    ]
+
+
+def pending_carries(declared: dict[str, Any], old: str, new: str) -> list[str]:
+    """Values releases after `old` carry from a file they drop to its replacement (carry.py)."""
+    return [name for release in pending(declared, old, new) for name in release.get("carry") or []]
 
 
 def path_names(template: Path, answers: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""A service's released image and version: `k8s/overlays/prod/release/kustomization.yaml`, a
+kustomize component of `images:` and a version label, written by the release step only."""
+
+import json
+import re
+from pathlib import Path
+
+from hooks.errors import HookError
+
+RELEASE = Path("k8s") / "overlays" / "prod" / "release" / "kustomization.yaml"
+# registry/name[:tag][@sha256:digest], as `docker push` and `crane digest` print them.
+REFERENCE = re.compile(
+    r"(?P<name>[a-z0-9]+(?:[._/:-][a-z0-9]+)*?)(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # a label value
+
+
+def release_file(service_name: str, image: str, version: str) -> str:
+    """The component's text for a released `image` (pinned by digest) and `version`."""
+    match = REFERENCE.fullmatch(image)
+    if match is None or not match["digest"]:
+        raise HookError(
+            f"image '{image}' is not a reference pinned by digest; give "
+            "registry/name:tag@sha256:<64 hex digits> (the digest `docker push` printed)"
+        )
+    if not VERSION.fullmatch(version):
+        raise HookError(f"version '{version}' is not a label value; for example 1.4.2")
+    entry = {"name": service_name, "newName": match["name"], "digest": match["digest"]}
+    if match["tag"]:
+        entry["newTag"] = match["tag"]
+    lines = [
+        f"# The released image and version of {service_name}, written by make release-image.",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1",
+        "kind: Component",
+        "images:",
+        *(
+            f"  {'- ' if i == 0 else '  '}{k}: {json.dumps(v)}"
+            for i, (k, v) in enumerate(entry.items())
+        ),
+        "labels:",
+        "  - pairs:",
+        f"      app.kubernetes.io/version: {json.dumps(version)}",
+        "    includeSelectors: false",
+        "    includeTemplates: true",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_release(service: Path, service_name: str, image: str, version: str) -> Path:
+    path = service / RELEASE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(release_file(service_name, image, version))
+    return path
