@@ -232,13 +232,16 @@ def json_bomb(size: int) -> bytes:
     return b"[" + b",".join([b"{}"] * ((size - 2) // 3)) + b"]"
 
 
-async def concurrent_posts(port: int, body: bytes, parallel: int) -> Counter[int]:
-    """Statuses of `parallel` POST /echo of `body`, all sent at once."""
+async def concurrent_posts(
+    port: int, body: bytes, parallel: int, within: float | None = None
+) -> Counter[int]:
+    """Statuses of `parallel` POST /echo of `body`, all sent at once (each answered within
+    `within` seconds, if given)."""
 
     async def one() -> int:
         client = await Client.open(port)
         try:
-            return (await client.send("POST", "/echo", body)).status
+            return (await asyncio.wait_for(client.send("POST", "/echo", body), within)).status
         finally:
             await client.close()
 
@@ -448,6 +451,26 @@ async def get_posted(port: int, body: bytes) -> Answer:
         return await client.send("POST", "/echo", body)
     finally:
         await client.close()
+
+
+async def bodies_waiting(
+    port: int, holders: int, waiters: int, size: int, bound: float
+) -> Counter[int]:
+    """`holders` clients take the body budget (as in stalled_by_held_budget), then `waiters`
+    clients each send a whole body of `size` bytes at once, which waits in the server for
+    a share: the most memory bodies can take. The waiters' statuses."""
+    held = []
+    for number in range(holders):
+        _, writer = await asyncio.open_connection(HOST, port)
+        writer.write(hold_body(size, chunked=number % 2 == 1))
+        held.append(writer)
+    await asyncio.sleep(0.5)
+    body = b'{"message": "%s"}' % (b"x" * (size - 16))
+    try:
+        return await concurrent_posts(port, body, waiters, within=bound)
+    finally:
+        for writer in held:
+            writer.close()
 
 
 async def slow_heads(
