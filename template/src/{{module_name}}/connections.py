@@ -3,7 +3,9 @@
 uvicorn documents some of these bounds (keep-alive timeout, head size through h11, graceful
 shutdown) and has no setting for the others, so they live here: the one module that relies
 on uvicorn's internals. It subclasses uvicorn's h11 protocol as of UVICORN_VERSION, which
-tests/test_connections.py checks: on another version, check each override here first.
+tests/test_connections.py checks: on another version, check each override here first. Why
+uvicorn rather than hypercorn or granian (measured): the platform's ADR 008
+(docs/adr/0008-http-server-uvicorn-with-bounds.md).
 
 - At most MAX_CONNECTIONS are open; one more is closed unread, so its client can retry.
 - A request's head (at most 16 KiB, h11's limit) must arrive within REQUEST_TIMEOUT_SECONDS
