@@ -40,9 +40,9 @@ from starlette.types import Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 UVICORN_VERSION = "0.54.0"  # what the overrides below were written for and tested with
-# Peak memory per open connection is about 20 KiB with a full head, 300 KiB with a body
-# waiting for the body budget (measured, docs/benchmarks.md): 256 of those fit in the
-# memory limit next to the body budget (bodies.py).
+# An open connection holds about 20 KiB with a full head, 200 KiB with a whole body waiting
+# for the body budget (measured, docs/benchmarks.md: 56 MiB in all under 15,000 slow heads,
+# 107 MiB under 252 waiting bodies): 256 fit in the memory limit next to the body budget.
 MAX_CONNECTIONS = 256
 MAX_HEAD_BYTES = 16 * 1024
 DISCARD_BYTES = 64 * 1024 * 1024
@@ -63,8 +63,6 @@ def server_options(request_timeout: float, shutdown_timeout: float) -> dict[str,
 class BoundedConnection(H11Protocol):
     """uvicorn's h11 protocol, with the bounds and the drain above."""
 
-    open_connections = 0  # in this process
-
     def __init__(self, *args: Any, request_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request_timeout = request_timeout
@@ -76,11 +74,10 @@ class BoundedConnection(H11Protocol):
         self.stalled: asyncio.TimerHandle | None = None  # for a client that reads nothing
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if BoundedConnection.open_connections >= MAX_CONNECTIONS:
+        if len(self.connections) >= MAX_CONNECTIONS:  # the server's open ones (uvicorn's set)
             self.refused = True
             transport.close()
             return
-        BoundedConnection.open_connections += 1
         drain_on_sigterm()
         super().connection_made(transport)
         self.expect_head()
@@ -88,7 +85,6 @@ class BoundedConnection(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.refused:
             return
-        BoundedConnection.open_connections -= 1
         for timer in (self.deadline, self.stalled):
             if timer:
                 timer.cancel()
