@@ -124,7 +124,17 @@ class BoundedConnection(H11Protocol):
 
     def pause_writing(self) -> None:
         super().pause_writing()
-        self.stalled = self.loop.call_later(self.request_timeout, self.transport.abort)
+        self.watch_writes(self.transport.get_write_buffer_size())
+
+    def watch_writes(self, waiting: int) -> None:
+        """Disconnect the client unless it takes some of the `waiting` bytes in time (while
+        writing is paused the app adds none)."""
+
+        def check() -> None:
+            left = self.transport.get_write_buffer_size()
+            self.watch_writes(left) if left < waiting else self.transport.abort()
+
+        self.stalled = self.loop.call_later(self.request_timeout, check)
 
     def resume_writing(self) -> None:
         if self.stalled:
