@@ -49,6 +49,10 @@ def main() -> int:
         Target("services that fit the namespace quota", fit, 20, higher_is_better=True),
         Target("service p99 at 16 connections (ms)", served["p99_ms"], 100),
         Target("peak RSS under hostile bodies / memory limit", served["peak_ratio"], 0.6),
+        Target("peak RSS under slow heads / memory limit", served["slow_heads_ratio"], 0.6),
+        Target("peak RSS under slow bodies / memory limit", served["slow_bodies_ratio"], 0.8),
+        # Holders time out after REQUEST_TIMEOUT_SECONDS; then the stalled request is served.
+        Target("stall by a held body budget (s)", served["stall_s"], served["timeout_s"] + 2),
         Target("live update through Tilt on a real cluster (s)", looped["live_s"], 2),
         Target("make test, whole suite (min)", minutes, 3),
     ]

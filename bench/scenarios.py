@@ -15,12 +15,17 @@ from tests.helpers import VENVS, add_service, git, service_venv, snapshot_repo
 from tests.kube import by_kind, kustomize, quantity
 from tests.load import (
     MIB,
+    bodies_waiting,
     concurrent_posts,
+    constants,
     cpu_seconds,
+    early_answer,
     json_bomb,
     oversized_post,
     peak_rss_mib,
     serving,
+    slow_heads,
+    stalled_by_held_budget,
     throughput,
 )
 from tests.load import run as drive
@@ -267,19 +272,71 @@ def service_load(work: Path, seconds: float, runs: int) -> tuple[Section, dict[s
         drive(concurrent_posts(port, b"x" * (10 * MIB), 10))
         oversized = Series("peak RSS after oversized bodies (413)", "MiB")
         oversized.values.append(peak_rss_mib(process.pid))
-        drive(concurrent_posts(port, json_bomb(int(spec.config["MAX_REQUEST_BODY_BYTES"])), 32))
+        bomb = json_bomb(int(spec.config["MAX_REQUEST_BODY_BYTES"]))
+        bombed = ", ".join(
+            f"{n} x {s}" for s, n in sorted(drive(concurrent_posts(port, bomb, 32)).items())
+        )
         bombs = Series("peak RSS after 32 parallel at-limit JSON bombs", "MiB")
         bombs.values.append(peak_rss_mib(process.pid))
+    hostile, hostile_notes, hostile_figures = _slow_clients(service, python, spec)
     notes = [
         f"Oversized: one 60 MiB body and ten parallel 10 MiB bodies, all answered 413 unread. "
-        f"Bombs: `[{{}},{{}},...]` of MAX_REQUEST_BODY_BYTES each (422), queued by the body "
-        f"budget. Memory limit: {spec.memory_limit_mib:.0f} MiB. One core at this CPU per "
-        f"request serves about {1000 / cpu.median:.0f} req/s."
+        f"Bombs: `[{{}},{{}},...]` of MAX_REQUEST_BODY_BYTES each, queued by the body budget "
+        f"for at most REQUEST_TIMEOUT_SECONDS ({bombed}). Memory limit: "
+        f"{spec.memory_limit_mib:.0f} MiB. One core at this CPU per request serves about "
+        f"{1000 / cpu.median:.0f} req/s.",
+        *hostile_notes,
     ]
-    figures = {"p99_ms": p99.median, "peak_ratio": bombs.median / spec.memory_limit_mib}
-    return ("9. The service under load", [rate, p50, p99, cpu, rest, oversized, bombs], notes), (
-        figures
-    )
+    figures = {
+        "p99_ms": p99.median,
+        "peak_ratio": bombs.median / spec.memory_limit_mib,
+        **hostile_figures,
+    }
+    table = [rate, p50, p99, cpu, rest, oversized, bombs, *hostile]
+    return ("9. The service under load", table, notes), figures
+
+
+def _slow_clients(
+    service: Path, python: Path, spec: PodSpec
+) -> tuple[list[Series], list[str], dict[str, float]]:
+    """9, continued (issue 25): slow heads, slow bodies, a held body budget and a 413 for
+    10 GB announced, each against a fresh process."""
+    limits, config = constants(service), spec.config
+    timeout, size = int(config["REQUEST_TIMEOUT_SECONDS"]), int(config["MAX_REQUEST_BODY_BYTES"])
+    holders, waiters = limits["BODIES_IN_MEMORY"], limits["MAX_CONNECTIONS"] - 4
+    with serving(service, python, config, port := free_port()) as process:
+        drive(slow_heads(port, 15_000, 15_000, timeout / 4, timeout + 30), seconds=600)
+        heads = Series("peak RSS under 15,000 slow heads", "MiB", [peak_rss_mib(process.pid)])
+    with serving(service, python, config, port := free_port()) as process:
+        shed = drive(bodies_waiting(port, holders, waiters, size, 3 * timeout + 10))
+        bodies = Series(f"peak RSS under {waiters} slow bodies", "MiB")
+        bodies.values.append(peak_rss_mib(process.pid))
+    with serving(service, python, config, port := free_port()) as process:
+        held, status, waited = drive(stalled_by_held_budget(port, holders, size, 3 * timeout))
+        stall = Series("a small POST stalled by a held body budget", "s", [waited])
+        used = cpu_seconds(process.pid)
+        refused, sent = drive(early_answer(port, 10**10, 1024 * MIB))
+        discard = Series("server CPU on a 413 for 10 GB announced", "s")
+        discard.values.append(cpu_seconds(process.pid) - used)
+    limit = spec.memory_limit_mib
+    notes = [
+        f"Slow heads: 15,000 clients each send 15 KB of a head that never ends (at most "
+        f"{limits['MAX_CONNECTIONS']} are held, each for REQUEST_TIMEOUT_SECONDS, {timeout} s). "
+        f"Slow bodies: {holders} clients hold the body budget, then {waiters} send a whole "
+        f"{size // MIB} MiB body each, which waits for a share (answers: {dict(shed)}). Held "
+        f"budget: {holders} clients announce {size} bytes and send one (answers: {dict(held)}); "
+        f"a small POST then waits (answer: {status}). 413: the client could send "
+        f"{sent / MIB:.0f} MiB of the 10 GB before the server closed (answer: {refused}).",
+        f"Peak RSS / memory limit: slow heads **{heads.median / limit:.2f}**, slow bodies "
+        f"**{bodies.median / limit:.2f}**.",
+    ]
+    figures = {
+        "slow_heads_ratio": heads.median / limit,
+        "slow_bodies_ratio": bodies.median / limit,
+        "stall_s": stall.median,
+        "timeout_s": float(timeout),
+    }
+    return [heads, bodies, stall, discard], notes, figures
 
 
 def cleanup(work: Path) -> None:

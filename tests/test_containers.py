@@ -29,6 +29,8 @@ from tests.load import (
     check_bodies_are_bounded,
     check_drain,
     check_metrics_stay_bounded,
+    check_slow_heads_are_bounded,
+    constants,
     run,
     sigterm_under_load,
 )
@@ -142,6 +144,8 @@ def test_hostile_traffic_and_bodies_stay_within_the_prod_memory_limit(images: Bu
         wait_until(lambda: get(port, spec.probe_path("readinessProbe"))[0] == 200, 30)
         metrics_bytes = check_metrics_stay_bounded(port)
         check_bodies_are_bounded(port, int(spec.config["MAX_REQUEST_BODY_BYTES"]))
+        timeout = int(spec.config["REQUEST_TIMEOUT_SECONDS"])
+        check_slow_heads_are_bounded(port, timeout, constants(images.service)["MAX_CONNECTIONS"])
         peak = container_peak_rss_mib(name)
         assert docker("inspect", "-f", "{{.State.OOMKilled}}", name).stdout.strip() == "false"
     assert peak < spec.memory_limit_mib
