@@ -4,6 +4,7 @@ make lint and the env checks, each in the service's own repository; make update 
 there and says so."""
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -159,8 +160,10 @@ def test_a_clone_of_its_repository_under_services_is_skipped_too(
 def test_a_dev_port_clash_names_a_fix_that_runs_as_printed(platform: Path) -> None:
     beta = platform / "services" / "beta"
     taken = read_answers(beta)["dev_port"]
-    moved = make(platform, "update", "name=alpha", f"data=dev_port={taken}")
-    assert moved.returncode == 0, moved.stdout + moved.stderr
+    refused = make(platform, "update", "name=alpha", f"data=dev_port={taken}")
+    assert f"dev_port {taken} is taken by service beta" in refused.stderr  # refused upfront
+    alpha = platform / "services/alpha/.copier-answers.yml"  # so: a clash made by hand
+    alpha.write_text(re.sub(r"dev_port: \d+", f"dev_port: {taken}", alpha.read_text()))
     commit_all(platform, "alpha takes beta's port")
     clash = hooks(platform, "tilt-plan")
     assert clash.returncode == 1

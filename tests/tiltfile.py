@@ -141,7 +141,7 @@ load_dynamic({fragment!r})['register_service'](decode_json(read_file({plan!r})))
 def load_fragment(service: Path, local_port: int = 18123) -> Resource:
     """Load the fragment through load_dynamic, then register_service() with what tilt-plan
     computes for it, as the root Tiltfile does."""
-    answers = {**read_answers(service), "dev_port": local_port, "team": "team-label"}
+    answers = {**read_answers(service, required=()), "dev_port": local_port, "team": "team-label"}
     plan = service.parent / f"{service.name}.plan.json"
     plan.write_text(json.dumps(service_plan(service, answers, dev_manifests(service))))
     driver = service.parent / f"Tiltfile.{service.name}"

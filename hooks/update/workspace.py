@@ -21,10 +21,10 @@ from hooks.core.journal import Change, Content
 
 # The workspace commit's identity: a CI runner may have none configured.
 IDENTITY = {
-    "GIT_AUTHOR_NAME": "microplatform",
-    "GIT_AUTHOR_EMAIL": "microplatform@localhost",
-    "GIT_COMMITTER_NAME": "microplatform",
-    "GIT_COMMITTER_EMAIL": "microplatform@localhost",
+    "GIT_AUTHOR_NAME": "make update",
+    "GIT_AUTHOR_EMAIL": "update@localhost",
+    "GIT_COMMITTER_NAME": "make update",
+    "GIT_COMMITTER_EMAIL": "update@localhost",
 }
 CONFLICT_MARKER = "<<<<<<< "
 
