@@ -35,7 +35,7 @@ PLACEHOLDER_PASSWORD = re.compile(
     re.IGNORECASE,
 )
 # A part of a key (between underscores) that says its value is sensitive. The committed-secret
-# scan (security/secret-scan.yaml) flags at least these names too.
+# scan (hooks/security/assignments.py) uses it too, over a key's words in any case.
 SENSITIVE_PART = re.compile(
     r"[A-Z0-9]*(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE)[A-Z0-9]*"
     r"|[A-Z0-9]*KEYS?|PWD|PASS|CREDS|SALT|DSN"
