@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from hooks.errors import HookError
 from hooks.security import assignments
 from hooks.security.scan import Finding, run_trivy
 
@@ -117,9 +118,15 @@ def assignment_findings(root: Path, names: Iterable[str]) -> Iterator[Finding]:
 
 def detect_secrets_findings(root: Path, names: Iterable[str]) -> Iterator[Finding]:
     """detect-secrets' findings in the files `names` under `root`, offline, in this process."""
-    from detect_secrets.core.log import log
-    from detect_secrets.core.scan import scan_file
-    from detect_secrets.settings import transient_settings
+    try:
+        from detect_secrets.core.log import log
+        from detect_secrets.core.scan import scan_file
+        from detect_secrets.settings import transient_settings
+    except ImportError:
+        raise HookError(
+            "detect-secrets is not installed in .venv: requirements.txt pins it; any make "
+            "target reinstalls the tools after requirements.txt changes"
+        ) from None
 
     log.set_debug_level(0)  # errors only: its info lines quote what a filter skipped
 
