@@ -147,13 +147,13 @@ PLANTS: list[tuple[Callable[[Path], None], str]] = [
     (plant_malformed_local_file, ".env.development:1: this comment looks like a secret marker"),
     (
         plant_url_password_in_config_env,
-        "orders: k8s/base/config.env:5 puts a URL with a password (user:password@) in the "
-        "ConfigMap as DATABASE_URL; remove it, mark DATABASE_URL '# @secret' in .env.example",
+        "puts a URL with a password (user:password@) in the ConfigMap as DATABASE_URL; "
+        "remove it, mark DATABASE_URL '# @secret' in .env.example",
     ),
     (
         plant_unmarked_url_with_password,
-        ".env.example:22: DATABASE_URL's value is a URL with a password (user:password@) but "
-        "DATABASE_URL is not marked; add a '# @secret' line above it",
+        "DATABASE_URL's value is a URL with a password (user:password@) but DATABASE_URL is "
+        "not marked; add a '# @secret' line above it",
     ),
     (
         plant_committed_url_password,
@@ -179,6 +179,21 @@ def test_each_planted_violation_is_caught(
     plant(repo / "services" / "orders")
     problems = check_all(repo)
     assert any(message in problem for problem in problems), problems
+
+
+def test_a_url_password_where_the_configmap_reads_it_is_named_by_file_line_and_key(
+    repo: Path,
+) -> None:
+    service = repo / "services" / "orders"
+    plant_url_password_in_config_env(service)
+    line = len((service / "k8s" / "base" / "config.env").read_text().splitlines())
+    problems = "\n".join(check_all(repo))
+    assert f"orders: k8s/base/config.env:{line} puts a URL with a password" in problems
+    assert "pw-5e4d3c2b1a09" not in problems
+    plant_unmarked_url_with_password(service)  # a broken example stops the other checks
+    line = len((service / ".env.example").read_text().splitlines())
+    problems = "\n".join(check_all(repo))
+    assert f"orders/.env.example:{line}: DATABASE_URL's value is a URL" in problems
 
 
 def test_a_local_url_password_goes_to_the_secret_never_the_configmap(repo: Path) -> None:
