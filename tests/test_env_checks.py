@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hooks.env.checks import check_all
+from hooks.devloop.manifests import split_config
+from hooks.env.checks import check_all, local_secret_values
 from tests.helpers import REPO, git, repo_with_services
 
 
@@ -95,6 +96,28 @@ def plant_malformed_local_file(service: Path) -> None:
     env.write_text("#@secret\n" + env.read_text())
 
 
+# Issue 25: a URL's password in a key not marked secret went to the ConfigMap.
+def plant_url_password_in_config_env(service: Path) -> None:
+    with (service / "k8s" / "base" / "config.env").open("a") as config:
+        config.write("DATABASE_URL=postgres://app:pw-5e4d3c2b1a09@db/app\n")
+
+
+def plant_unmarked_url_with_password(service: Path) -> None:
+    with (service / ".env.example").open("a") as example:
+        example.write("\n# The database.\nDATABASE_URL=postgresql://user:password@localhost/db\n")
+
+
+def plant_committed_url_password(service: Path) -> None:
+    with (service / ".env.example").open("a") as example:
+        example.write(
+            "\n# The database.\n# @secret\nDATABASE_URL=postgresql://user:password@localhost/db\n"
+        )
+    with (service / ".env.development").open("a") as local:
+        local.write("DATABASE_URL=postgres://app:pw-5e4d3c2b1a09@db/app\n")
+    (service / "notes.md").write_text("psql with password pw-5e4d3c2b1a09\n")
+    git(service, "add", "notes.md")
+
+
 PLANTS: list[tuple[Callable[[Path], None], str]] = [
     (plant_undocumented_setting, "the settings read FEATURE_FLAG but .env.example does not"),
     (plant_unread_example_key, ".env.example documents ORPHAN but the settings never read it"),
@@ -122,6 +145,21 @@ PLANTS: list[tuple[Callable[[Path], None], str]] = [
         "LOG_LEVEL in services/orders/.env.development is committed in services/orders/notes.md",
     ),
     (plant_malformed_local_file, ".env.development:1: this comment looks like a secret marker"),
+    (
+        plant_url_password_in_config_env,
+        "puts a URL with a password (user:password@) in the ConfigMap as DATABASE_URL; "
+        "remove it, mark DATABASE_URL '# @secret' in .env.example",
+    ),
+    (
+        plant_unmarked_url_with_password,
+        "DATABASE_URL's value is a URL with a password (user:password@) but DATABASE_URL is "
+        "not marked; add a '# @secret' line above it",
+    ),
+    (
+        plant_committed_url_password,
+        "DATABASE_URL's URL password in services/orders/.env.development is committed in "
+        "services/orders/notes.md",
+    ),
 ]
 
 
@@ -141,6 +179,37 @@ def test_each_planted_violation_is_caught(
     plant(repo / "services" / "orders")
     problems = check_all(repo)
     assert any(message in problem for problem in problems), problems
+
+
+def test_a_url_password_where_the_configmap_reads_it_is_named_by_file_line_and_key(
+    repo: Path,
+) -> None:
+    service = repo / "services" / "orders"
+    plant_url_password_in_config_env(service)
+    line = len((service / "k8s" / "base" / "config.env").read_text().splitlines())
+    problems = "\n".join(check_all(repo))
+    assert f"orders: k8s/base/config.env:{line} puts a URL with a password" in problems
+    assert "pw-5e4d3c2b1a09" not in problems
+    plant_unmarked_url_with_password(service)  # a broken example stops the other checks
+    line = len((service / ".env.example").read_text().splitlines())
+    problems = "\n".join(check_all(repo))
+    assert f"orders/.env.example:{line}: DATABASE_URL's value is a URL" in problems
+
+
+def test_a_local_url_password_goes_to_the_secret_never_the_configmap(repo: Path) -> None:
+    # .env.example documents DATABASE_URL as plain config; the local value has a password.
+    service = repo / "services" / "orders"
+    with (service / ".env.example").open("a") as example:
+        example.write("\n# The database.\nDATABASE_URL=postgresql://localhost/db\n")
+    with (service / ".env.development").open("a") as local:
+        local.write("DATABASE_URL=postgres://app:pw-5e4d3c2b1a09@db/app\n")
+    config, secrets, _ = split_config(service)
+    assert "DATABASE_URL" not in config
+    assert secrets["DATABASE_URL"] == "postgres://app:pw-5e4d3c2b1a09@db/app"
+    # and its value, and its password alone, are looked for in what is committed
+    assert {"postgres://app:pw-5e4d3c2b1a09@db/app", "pw-5e4d3c2b1a09"} <= set(
+        local_secret_values(service)
+    )
 
 
 @pytest.mark.check

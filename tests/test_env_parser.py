@@ -15,6 +15,7 @@ from hooks.env.parser import (
     local_secret_keys,
     parse_env,
     read_env,
+    sensitive_part,
 )
 
 EXAMPLE = """\
@@ -250,6 +251,7 @@ MISPLACED = [
     "# Key.\n# @secret\n"
     'TLS_KEY="-----BEGIN PRIVATE KEY-----\n{s}\n{s}==\n-----END PRIVATE KEY-----"\n',
     "key: {s}\n",  # YAML pasted in
+    "# The database.\nDATABASE_URL=postgres://app:{s}@db/app\n",  # a URL's password, unmarked
     "# @secret\n\n{s}\n",
 ]
 
@@ -302,3 +304,96 @@ def test_pasted_lines_are_reported_after_the_key_they_follow() -> None:
 def test_a_quote_inside_a_value_is_kept() -> None:
     parsed = parse('GREETING=say "hi" twice\nNOTE=it\'s\nLABEL="a" b\n', example=False)
     assert parsed.values == {"GREETING": 'say "hi" twice', "NOTE": "it's", "LABEL": '"a" b'}
+
+
+# Issue 25: a URL with a password in a key not marked secret went to the ConfigMap.
+URLS_WITH_PASSWORDS = [
+    "postgresql://user:password@localhost/db",  # a placeholder: the real value will not be
+    "postgres://app:s3cr3t-Pw9@db:5432/app",
+    "redis://:hunter22x@cache:6379/0",
+    "mongodb+srv://svc:pa55w0rdZ@cluster0.example.net/app?retryWrites=true",
+    "amqp://guest:guest@rabbit//",
+]
+
+
+@pytest.mark.parametrize("url", URLS_WITH_PASSWORDS)
+@pytest.mark.parametrize("quote", ["", '"'], ids=["bare", "quoted"])
+def test_a_url_with_a_password_in_an_unmarked_key_is_refused_in_the_example(
+    url: str, quote: str
+) -> None:
+    with pytest.raises(EnvFileError) as error:
+        parse(f"# The database.\nDATABASE_URL={quote}{url}{quote}\n")
+    message = str(error.value)
+    assert (
+        "svc/.env.example:2: DATABASE_URL's value is a URL with a password (user:password@) "
+        "but DATABASE_URL is not marked; add a '# @secret' line above it, so it goes to a "
+        "Secret, never a ConfigMap"
+    ) in message
+    if url != URLS_WITH_PASSWORDS[0]:  # the placeholder, which the message suggests itself
+        assert url.split("@")[0] not in message
+
+
+@pytest.mark.parametrize(
+    "password", ["password", "change-me", "<password>", "${DB_PASSWORD}", "xxx", "pass", ""]
+)
+def test_a_marked_url_may_carry_a_placeholder_password(password: str) -> None:
+    url = f"postgresql://user:{password}@localhost/db" if password else "postgresql://user:@h/db"
+    text = f"# The database.\n# @secret\nDATABASE_URL={url}\n"
+    if password:
+        assert parse(text).secret_keys == {"DATABASE_URL"}
+    else:  # no password: a URL, not a placeholder
+        with pytest.raises(EnvFileError, match="DATABASE_URL is marked @secret but its example"):
+            parse(text)
+
+
+def test_a_marked_url_with_a_real_password_is_refused_in_the_example() -> None:
+    with pytest.raises(EnvFileError) as error:
+        parse("# The database.\n# @secret\nDATABASE_URL=postgres://app:s3cr3t-Pw9@db/app\n")
+    assert (
+        "svc/.env.example:3: DATABASE_URL is marked @secret but its example value looks real"
+    ) in str(error.value)
+    assert "s3cr3t-Pw9" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://localhost/db",
+        "postgres://app@db/app",
+        "https://api.example.com:8443/v1?token_type=bearer",
+        "http://host:8080/path?email=a@b.example",
+        "mailto:ops@example.com",
+    ],
+)
+def test_a_url_without_a_password_needs_no_marker(url: str) -> None:
+    assert parse(f"# Where it is.\nUPSTREAM_URL={url}\n").secret_keys == set()
+
+
+def test_a_local_url_with_a_password_is_secret_whatever_the_example_says() -> None:
+    example = parse("# The database.\nDATABASE_URL=postgresql://localhost/db\n# Port.\nPORT=1\n")
+    local = parse_env(
+        "DATABASE_URL=postgres://app:s3cr3t-Pw9@db/app\nPORT=1\n", Path(".env.development")
+    )
+    assert local_secret_keys(example, local) == {"DATABASE_URL"}
+
+
+PASSWORD = st.from_regex(r"[A-Za-z0-9!$&'()*+,;=._~%-]{8,30}", fullmatch=True).filter(
+    lambda p: any(c.isdigit() for c in p) and any(c.isalpha() for c in p)
+)
+
+
+@settings(max_examples=300)
+@given(
+    scheme=st.from_regex(r"[a-z][a-z0-9+.-]{0,9}", fullmatch=True),
+    user=st.from_regex(r"[A-Za-z0-9._-]{0,12}", fullmatch=True),
+    password=PASSWORD,
+    key=st.from_regex(r"[A-Z]{1,9}_URL", fullmatch=True),
+)
+def test_any_url_password_in_an_unmarked_example_key_is_refused_unshown(
+    scheme: str, user: str, password: str, key: str
+) -> None:
+    assume(not sensitive_part(key))
+    with pytest.raises(EnvFileError) as error:
+        parse(f"# Where it is.\n{key}={scheme}://{user}:{password}@host/path\n")
+    assert f"{key}'s value is a URL with a password" in str(error.value)
+    assert password not in str(error.value)

@@ -8,12 +8,14 @@ from hooks.core.answers import AnswersError, read_answers
 from hooks.core.services import generated_services
 from hooks.env.localfiles import LOCAL_ENV_FILES
 from hooks.env.parser import (
-    PLACEHOLDER,
     EnvFile,
     EnvFileError,
+    is_placeholder,
     local_secret_keys,
     read_env,
+    real_url_passwords,
     sensitive_part,
+    url_credentials,
 )
 
 # Local env files by every kind of name people give them; all must stay out of git.
@@ -105,11 +107,17 @@ def _config_env_problems(config_env: Path, example: EnvFile, service_dir: Path) 
     except EnvFileError as error:
         return str(error).splitlines()
     problems = []
-    for key in keys:
+    for key, entry in keys.items():
         if key in example.secret_keys or sensitive_part(key):
             problems.append(
                 f"{where} puts secret {key} in the ConfigMap; remove it, "
                 "secrets come from the Secret"
+            )
+        elif url_credentials(entry.value):
+            problems.append(
+                f"{where}:{entry.line} puts a URL with a password (user:password@) in the "
+                f"ConfigMap as {key}; remove it, mark {key} '# @secret' in .env.example and "
+                "let the Secret carry it"
             )
         elif key not in example.entries:
             problems.append(f"{where} sets {key}, which .env.example does not document")
@@ -138,17 +146,24 @@ def _ignore_problems(service_dir: Path) -> list[str]:
 def local_secret_values(service_dir: Path) -> dict[str, str]:
     """Real values of secret keys in the service's local env files: value -> where."""
     example = read_env(service_dir / ".env.example", example=True)
-    found = {}
+    found: dict[str, str] = {}
     for name in LOCAL_ENV_FILES:
         path = service_dir / name
         if path.exists():
             local = read_env(path)
             for key in local_secret_keys(example, local):
                 value = local.entries[key].value
-                # A shorter value would match all over the repository; the secret scan looks
-                # for committed secrets without knowing their values.
-                if len(value) >= SEARCHED_LENGTH and not PLACEHOLDER.fullmatch(value):
-                    found[value] = f"{key} in {path.relative_to(service_dir.parent.parent)}"
+                where = path.relative_to(service_dir.parent.parent)
+                # A URL's password is looked for alone too: it is what gets pasted elsewhere.
+                candidates = {value: f"{key} in {where}"} | {
+                    password: f"{key}'s URL password in {where}"
+                    for password in real_url_passwords(value)
+                }
+                for candidate, origin in candidates.items():
+                    # A shorter value would match all over the repository; the secret scan
+                    # looks for committed secrets without knowing their values.
+                    if len(candidate) >= SEARCHED_LENGTH and not is_placeholder(candidate):
+                        found.setdefault(candidate, origin)
     return found
 
 

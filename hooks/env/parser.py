@@ -23,8 +23,19 @@ PLACEHOLDER = re.compile(
     r"(|<[^>]*>|change[-_]?me|replace[-_]?me|placeholder|example|dummy|todo|x+|\*+|your[-_].*)",
     re.IGNORECASE,
 )
+# A password in a URL: `scheme://user:password@` (the user may be empty: `redis://:pw@host`).
+# A password holding `/` or `@` must be percent-encoded in a URL anyway.
+URL_CREDENTIALS = re.compile(
+    r"[a-z][a-z0-9+.-]*://[^\s/?#@:]*:(?P<password>[^\s/?#@]+)@", re.IGNORECASE
+)
+# What a URL's password may be in an example: a placeholder, a word meaning "the password",
+# or a reference to another variable (`${DB_PASSWORD}`).
+PLACEHOLDER_PASSWORD = re.compile(
+    rf"{PLACEHOLDER.pattern}|pass(?:word|wd)?|pwd|pw|secret|\$\{{?[A-Za-z_][A-Za-z0-9_]*\}}?",
+    re.IGNORECASE,
+)
 # A part of a key (between underscores) that says its value is sensitive. The committed-secret
-# scan (security/secret-scan.yaml) flags at least these names too.
+# scan (hooks/security/assignments.py) uses it too, over a key's words in any case.
 SENSITIVE_PART = re.compile(
     r"[A-Z0-9]*(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE)[A-Z0-9]*"
     r"|[A-Z0-9]*KEYS?|PWD|PASS|CREDS|SALT|DSN"
@@ -76,12 +87,35 @@ def sensitive_part(key: str) -> str:
     return next((part for part in key.split("_") if SENSITIVE_PART.fullmatch(part)), "")
 
 
+def url_credentials(value: str) -> bool:
+    """Whether `value` holds a URL with a password (`postgres://app:pw@db/app`)."""
+    return bool(URL_CREDENTIALS.search(value))
+
+
+def real_url_passwords(value: str) -> list[str]:
+    """The passwords of the URLs in `value` that are not placeholders."""
+    passwords = (m["password"] for m in URL_CREDENTIALS.finditer(value))
+    return [p for p in passwords if not PLACEHOLDER_PASSWORD.fullmatch(p)]
+
+
+def is_placeholder(value: str) -> bool:
+    """An example value that holds no secret: a placeholder (change-me, <token>, xxx, ...), or
+    a URL whose every password is one (`postgresql://user:password@localhost/db`)."""
+    if PLACEHOLDER.fullmatch(value):
+        return True
+    return url_credentials(value) and not real_url_passwords(value)
+
+
 def local_secret_keys(example: EnvFile, local: EnvFile) -> set[str]:
-    """Keys of a local file that are secret: marked in either file, or unknown to the example."""
+    """Keys of a local file that are secret: marked in either file, unknown to the example, or
+    holding a URL with a password (a local value can only add secrecy, never lose it)."""
     return {
         key
         for key, entry in local.entries.items()
-        if entry.secret or key not in example.entries or example.entries[key].secret
+        if entry.secret
+        or key not in example.entries
+        or example.entries[key].secret
+        or url_credentials(entry.value)
     }
 
 
@@ -223,7 +257,13 @@ def _check_line(
             f"{key} looks sensitive (its name has {sensitive_part(key)}) but is not marked; "
             f"add a '{SECRET_MARKER}' line above it, so it goes to a Secret, never a ConfigMap"
         )
-    if secret and not PLACEHOLDER.fullmatch(_unquote(value)):
+    if not secret and url_credentials(value):
+        return (
+            f"{key}'s value is a URL with a password (user:password@) but {key} is not marked; "
+            f"add a '{SECRET_MARKER}' line above it, so it goes to a Secret, never a ConfigMap "
+            "(keep a placeholder such as postgresql://user:password@localhost/db here)"
+        )
+    if secret and not is_placeholder(_unquote(value)):
         return (
             f"{key} is marked @secret but its example value looks real; "
             "commit a placeholder such as change-me, and keep the real value in .env.development"
