@@ -218,3 +218,15 @@ def test_this_repository_follows_the_env_conventions() -> None:
         [sys.executable, "-m", "hooks", "env-check"], cwd=REPO, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_one_problem_is_reported_and_counted_once(repo: Path) -> None:
+    example = repo / "services/orders/.env.example"
+    example.write_text(example.read_text() + "\nnot a line\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "hooks", "env-check"], cwd=repo, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    reported = [line for line in result.stdout.splitlines() if "not KEY=value" in line]
+    assert len(reported) == 1, result.stdout
+    assert "error: 1 env convention problem(s)" in result.stderr

@@ -190,9 +190,10 @@ def check_committed_secrets(service_dir: Path) -> list[str]:
 
 
 def check_all(repo: Path) -> list[str]:
-    """Every service under services/."""
+    """Every service under services/; a problem two checks find (a broken .env.example
+    stops both) is one problem."""
     problems = []
     for service in generated_services(repo):
         problems += check_service(service)
         problems += check_committed_secrets(service)
-    return problems
+    return list(dict.fromkeys(problems))
