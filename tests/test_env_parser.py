@@ -2,6 +2,7 @@
 fails closed: marker typos, sensitive names and messages that never quote a value."""
 
 import base64
+import re
 from pathlib import Path
 
 import pytest
@@ -302,8 +303,31 @@ def test_pasted_lines_are_reported_after_the_key_they_follow() -> None:
 
 
 def test_a_quote_inside_a_value_is_kept() -> None:
-    parsed = parse('GREETING=say "hi" twice\nNOTE=it\'s\nLABEL="a" b\n', example=False)
-    assert parsed.values == {"GREETING": 'say "hi" twice', "NOTE": "it's", "LABEL": '"a" b'}
+    parsed = parse('GREETING=say "hi" twice\nNOTE=it\'s\n', example=False)
+    assert parsed.values == {"GREETING": 'say "hi" twice', "NOTE": "it's"}
+
+
+# Each is read otherwise by python-dotenv (make run, make test): refused, so that both read
+# every file the platform accepts alike (tests/test_local_run.py checks it at random).
+READ_OTHERWISE = [
+    ('LABEL="a" b', "starts with a quote but does not end with it"),
+    ("LABEL='a", "starts with a quote but does not end with it"),
+    ('PATTERN="a\\d"', "holds its own quote or a backslash"),
+    ("NOTE='it's'", "holds its own quote or a backslash"),
+    ("COLOR=blue #the default", "which python-dotenv, docker and shells read as the start"),
+    ("COLOR= #ffffff", "read as the start of a comment"),
+    ("COLOR=blue\rGREEN=x", "a carriage return inside the line"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), READ_OTHERWISE)
+def test_a_line_python_dotenv_reads_otherwise_is_refused(line: str, message: str) -> None:
+    with pytest.raises(EnvFileError, match=re.escape(message)):
+        parse(line + "\n", example=False)
+
+
+def test_a_hash_without_a_space_before_it_is_part_of_the_value() -> None:
+    assert parse("COLOR=#ffffff\n", example=False).values == {"COLOR": "#ffffff"}
 
 
 # Issue 25: a URL with a password in a key not marked secret went to the ConfigMap.

@@ -1,6 +1,7 @@
 """One service on this machine, no cluster: `make run|test|lint name=<service>` from the root,
 and the service's own Makefile, with its env files read as the platform reads them."""
 
+import importlib.metadata
 import importlib.util
 import os
 import signal
@@ -50,12 +51,13 @@ def env_files(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(["", "\ufeff"])) + "\n".join(lines)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.filter_too_much])
 @given(text=env_files())
 def test_the_service_loader_reads_what_the_platform_parser_reads(
     text: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # Tilt deploys what hooks/env/parser.py reads; `make run` must serve the same values.
+    # Tilt deploys what hooks/env/parser.py reads; `make run` (python-dotenv) must serve the
+    # same values: the platform's grammar is a part of dotenv's.
     path = tmp_path_factory.mktemp("env") / ".env.development"
     path.write_bytes(text.encode())
     try:
@@ -65,8 +67,19 @@ def test_the_service_loader_reads_what_the_platform_parser_reads(
     assert WITH_ENV.read(path) == expected
 
 
+def test_tests_read_env_files_with_the_dotenv_the_services_lock() -> None:
+    lock = (REPO / "template" / "requirements-dev.lock").read_text()
+    assert f"python-dotenv=={importlib.metadata.version('python-dotenv')} " in lock
+
+
 @pytest.mark.parametrize(
-    "text", ["PORT=8000\n-----BEGIN KEY-----\n", "PORT=8000\nnot a key=1\n", "=value\n"]
+    "text",
+    [
+        "PORT=8000\n-----BEGIN KEY-----\n",
+        "PORT=8000\nnot a key=1\n",
+        "=value\n",
+        'TOKEN="s3cr3t\n',
+    ],
 )
 def test_the_service_loader_refuses_a_broken_line_without_showing_it(
     tmp_path: Path, text: str

@@ -1,6 +1,11 @@
-"""Local env files: each service's .env.development and .env.test start as .env.example."""
+"""Local env files: each service's .env.development and .env.test start as .env.example.
 
-import shutil
+The service's own Makefile makes them (its rule is their one home, and works in a
+repository of its own); the platform asks it to, and reports drift from .env.example.
+"""
+
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,13 +25,13 @@ def sync_local_env_files(service_dir: Path) -> list[str]:
     if not example_path.is_file():
         return []
     example = read_env(example_path, example=True)
-    report = []
+    missing_files = [name for name in LOCAL_ENV_FILES if not (service_dir / name).exists()]
+    if missing_files:
+        _make(service_dir, missing_files)
+    report = [f"created {service_dir / name} from .env.example" for name in missing_files]
     for name in LOCAL_ENV_FILES:
         target = service_dir / name
-        if not target.exists():
-            shutil.copyfile(example_path, target)
-            target.chmod(0o600)  # it will hold real values
-            report.append(f"created {target} from .env.example")
+        if name in missing_files:
             continue
         local = read_env(target)
         missing = [key for key in example.entries if key not in local.entries]
@@ -38,6 +43,23 @@ def sync_local_env_files(service_dir: Path) -> list[str]:
                 f"{target}: {', '.join(extra)} not in .env.example (document it there, or drop it)"
             )
     return report
+
+
+def _make(service_dir: Path, targets: list[str]) -> None:
+    """The service's own make targets, without the variables of a make that runs us."""
+    inherited = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+    made = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(service_dir), *targets],
+        env={k: v for k, v in os.environ.items() if k not in inherited},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode:
+        raise HookError(
+            f"{service_dir}: make {' '.join(targets)} failed ({made.stderr.strip()[-300:]}); "
+            "a service without a Makefile gets one from the template: make update"
+        )
 
 
 def sync_every_service(repo: Path) -> Iterator[str]:

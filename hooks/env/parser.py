@@ -143,7 +143,13 @@ def parse_env(text: str, path: Path, example: bool = False) -> EnvFile:
     Every problem is collected, so one run reports them all.
     """
     parsed, problems = EnvFile(path), _Problems(path)
-    lines = [raw.strip() for raw in text.removeprefix("\ufeff").split("\n")]
+    raws = text.removeprefix("\ufeff").split("\n")
+    lines = [raw.strip() for raw in raws]
+    for number, raw in enumerate(raws, start=1):  # other tools end a line at a lone CR
+        if "\r" in raw.rstrip("\r"):
+            problems.add(
+                number, "a carriage return inside the line; save the file with plain line ends"
+            )
     comment: list[str] = []
     marker = 0  # line of a `# @secret` waiting for its key
     previous = ""  # "KEY on line N": the entry that lines which are not KEY=value follow
@@ -177,7 +183,9 @@ def parse_env(text: str, path: Path, example: bool = False) -> EnvFile:
                 owner = f"{key}'s quoted value" if KEY.fullmatch(key) else "a quoted value"
                 problems.add(number, f"{owner} runs over lines {number}-{last}; {ONE_LINE}")
                 number = last
-            elif problem := _check_line(parsed, key, value, comment, bool(marker), example):
+            elif problem := _check_line(
+                parsed, key, value, comment, bool(marker), example
+            ) or _read_otherwise(key, line.partition("=")[2], value):
                 problems.add(number, problem)
             else:
                 entry = EnvEntry(key, _unquote(value), number, " ".join(comment), bool(marker))
@@ -230,6 +238,31 @@ class _Problems:
 
 def _dangling_marker() -> str:
     return f"'{SECRET_MARKER}' marks no key; put it directly above the key it marks"
+
+
+def _read_otherwise(key: str, after: str, value: str) -> str:
+    """Why python-dotenv, which `make run` and `make test` load the file with, would read the
+    value otherwise than the platform; '' when it reads it the same. The platform's grammar
+    is a part of dotenv's, so both read every file the platform accepts alike."""
+    name = key if KEY.fullmatch(key) else "the"
+    if value[:1] in ("'", '"'):
+        inner = value[1:-1]
+        if len(value) < 2 or value[-1] != value[0]:
+            return (
+                f"{name}'s value starts with a quote but does not end with it; quote the whole "
+                "value, or drop the quotes"
+            )
+        if value[0] in inner or "\\" in inner:
+            return (
+                f"{name}'s quoted value holds its own quote or a backslash, which tools read "
+                "differently; use the other kind of quotes, or none"
+            )
+    elif re.search(r"\s#", after):
+        return (
+            f"{name}'s value has a ' #', which python-dotenv, docker and shells read as the "
+            "start of a comment; quote the value, or drop the space before the '#'"
+        )
+    return ""
 
 
 def _check_line(
