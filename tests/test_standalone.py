@@ -127,3 +127,21 @@ def test_dev_port_is_asked_only_in_the_platform_repository(template: Path, tmp_p
         'git add services/orders && git commit -m "Add orders service"'
     )
     assert "make test name=orders" in message and "http://localhost:18042" in message
+
+
+def test_its_make_update_takes_answers_as_typed_and_never_runs_them(
+    template: Path, tmp_path: Path
+) -> None:
+    copy(str(template), tmp_path, "orders", "--defaults")
+    orders = tmp_path / "orders"
+    git(orders, "init", "-q")
+    commit_all(orders, "generate")
+    injected = run(orders, "make", "update", "data=description='ok;touch INJECTED $5' team=x")
+    assert not (orders / "INJECTED").exists() and "INJECTED" not in git(orders, "ls-files")
+    assert injected.returncode == 0, injected.stderr
+    answers = read_answers(orders)
+    assert (answers["description"], answers["team"]) == ("ok;touch INJECTED $5", "x")
+    commit_all(orders, "answers")
+    two_words = run(orders, "make", "update", "data=description=two words")
+    assert two_words.returncode != 0 and "Traceback" not in two_words.stderr
+    assert "answer 'words' is not KEY=VALUE; quote a value with spaces" in two_words.stderr

@@ -1,0 +1,32 @@
+"""`make update` in a repository of its own: `copier update` with ref= and data= as typed.
+
+make hands them over in the environment, never through a shell: data="team=payments
+description='two words'" is split as a shell would split it, and nothing in it is run.
+"""
+
+import os
+import shlex
+import sys
+
+
+def main() -> None:
+    given = os.environ  # make's own variables, lower case as typed: make update ref=... data=...
+    copier, data, ref = sys.argv[1], given.get("data", ""), given.get("ref", "")
+    try:
+        answers = shlex.split(data)
+    except ValueError as error:
+        sys.exit(f"data={data!r} cannot be split into answers: {error}")
+    for answer in answers:
+        if answer.partition("=")[0] in ("", answer):
+            sys.exit(
+                f"answer {answer!r} is not KEY=VALUE; quote a value with spaces, for example "
+                "data=\"description='two words'\""
+            )
+    command = [copier, "update", "--trust", "--defaults", "--skip-answered", "--quiet"]
+    command += ["--conflict", "inline", *[f"--vcs-ref={ref}"] * bool(ref)]
+    command += [option for answer in answers for option in ("--data", answer)]
+    os.execvp(command[0], command)  # noqa: S606 - an argument list, no shell
+
+
+if __name__ == "__main__":
+    main()
