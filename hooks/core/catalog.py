@@ -5,11 +5,12 @@ from pathlib import Path
 
 from hooks.core.answers import AnswersError, read_answers
 from hooks.core.gitrepo import git, git_succeeds, latest_release
+from hooks.core.graph import parse_calls
 from hooks.core.services import find_services
 from hooks.core.settings import load_settings
 from hooks.core.versions import resolve
 
-COLUMNS = ("service", "template", "team", "namespace", "dev port", "run port", "update")
+COLUMNS = ("service", "template", "team", "namespace", "dev port", "run port", "calls", "update")
 
 
 def _update_state(repo: Path, service: Path, recorded: str, latest: str | None) -> str:
@@ -35,7 +36,7 @@ def rows(repo: Path) -> list[tuple[str, ...]]:
         try:
             answers = read_answers(service)
         except AnswersError as error:
-            found.append((service.name, "?", "?", "?", "?", "?", str(error)))
+            found.append((service.name, "?", "?", "?", "?", "?", "?", str(error)))
             continue
         dev_port = answers.get("dev_port")
         run_port = str(dev_port + offset) if isinstance(dev_port, int) else "?"
@@ -47,6 +48,7 @@ def rows(repo: Path) -> list[tuple[str, ...]]:
                 str(answers.get("namespace", "?")),
                 str(dev_port),
                 run_port,
+                ",".join(parse_calls(answers.get("calls"))) or "-",
                 _update_state(repo, service, str(answers["_commit"]), latest),
             )
         )

@@ -6,12 +6,21 @@ from typing import Any
 
 import yaml
 
+from hooks.core.gitrepo import git
 from hooks.errors import HookError
 
 
 def questions(repo: Path) -> dict[str, dict[str, Any]]:
     """The questions copier.yml asks (settings and computed values left out)."""
-    config = yaml.safe_load((repo / "copier.yml").read_text())
+    return _asked(yaml.safe_load((repo / "copier.yml").read_text()))
+
+
+def questions_at(repo: Path, ref: str) -> dict[str, dict[str, Any]]:
+    """The questions the template version `ref` (a tag or commit of this repository) asks."""
+    return _asked(yaml.safe_load(git(repo, "show", f"{ref}:copier.yml")))
+
+
+def _asked(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         key: spec
         for key, spec in config.items()

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hooks.core.graph import Node
 from hooks.core.kube import kustomize_objects, manifest_stream
 from hooks.devloop.places import cluster_settings
 from hooks.env.parser import local_secret_keys, read_env
@@ -21,23 +22,25 @@ def _suffixed(name: str, data: dict[str, str]) -> str:
     return f"{name}-{digest[:10]}"
 
 
-def split_config(service_dir: Path) -> tuple[dict[str, str], dict[str, str], set[str]]:
+def split_config(
+    service_dir: Path, known: dict[str, Node] | None = None
+) -> tuple[dict[str, str], dict[str, str], set[str]]:
     """(config, secrets, every secret key) from .env.development (docs/environment.md)."""
     example = read_env(service_dir / ".env.example", example=True)
     local_path = service_dir / ".env.development"
     local = read_env(local_path) if local_path.exists() else example
     secret = local_secret_keys(example, local) | example.secret_keys
-    computed = cluster_settings(service_dir)  # the cluster's own values win
+    computed = cluster_settings(service_dir, known)  # the cluster's own values win
     values = {k: v for k, v in local.values.items() if k not in computed}
     config = {**{k: v for k, v in values.items() if k not in secret}, **computed}
     secrets = {k: v for k, v in values.items() if k in secret}
     return config, secrets, secret - computed.keys()
 
 
-def dev_manifests(service_dir: Path) -> list[dict[str, Any]]:
+def dev_manifests(service_dir: Path, known: dict[str, Node] | None = None) -> list[dict[str, Any]]:
     """The dev overlay's objects with the env split into a ConfigMap and a Secret."""
     documents = kustomize_objects(service_dir / "k8s" / "overlays" / "dev")
-    config, secrets, secret_keys = split_config(service_dir)
+    config, secrets, secret_keys = split_config(service_dir, known)
     [deployment] = [doc for doc in documents if doc["kind"] == "Deployment"]
     env_from = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
     config_ref = next(e["configMapRef"] for e in env_from if "configMapRef" in e)

@@ -1,10 +1,15 @@
 """Settings the platform computes for each place a service runs: in a cluster, and on this
 machine (`make run`). A team's own values live in its env files; these are put on top of them
 for one place only, so a local port never reaches the cluster and a cluster address never a
-local run (docs/environment.md, "Computed settings")."""
+local run (docs/environment.md, "Computed settings"):
+- PORT: in a cluster its service_port (the container's); here its dev port + run_port_offset;
+- <PEER>_URL: in a cluster http://<peer>.<namespace>.svc.cluster.local:<port> (its Service);
+  here http://127.0.0.1:<the peer's own make run port>.
+"""
 
 from pathlib import Path
 
+from hooks.core import graph
 from hooks.core.answers import answer, read_answers
 from hooks.core.settings import load_settings
 
@@ -18,16 +23,34 @@ def local_port(service: Path) -> int:
     """Where `make run` serves the service: its dev port moved by the platform's offset, so it
     runs beside Tilt's port-forward of the same service, and beside every other service."""
     settings = load_settings(repository_of(service))
-    dev_port = answer(service, read_answers(service), "dev_port", int)
+    dev_port = answer(service, read_answers(service, required=()), "dev_port", int)
     return int(dev_port) + int(settings["run_port_offset"])
 
 
-def cluster_settings(service: Path) -> dict[str, str]:
+def _graph(service: Path, known: dict[str, graph.Node] | None) -> dict[str, graph.Node]:
+    if known is not None and service.name in known:
+        return known
+    answers = read_answers(service, required=())
+    return graph.nodes(repository_of(service), {service.name: answers})
+
+
+def cluster_settings(service: Path, known: dict[str, graph.Node] | None = None) -> dict[str, str]:
     """What the service reads in a cluster, whatever its .env.development says."""
     answers = read_answers(service, required=())
-    return {"PORT": str(answer(service, answers, "service_port", int))}
+    nodes = _graph(service, known)
+    computed = {"PORT": str(answer(service, answers, "service_port", int))}
+    for peer in nodes[service.name].calls:
+        if peer in nodes:
+            computed[graph.setting(peer)] = graph.url(nodes[peer])
+    return computed
 
 
 def local_settings(service: Path) -> dict[str, str]:
     """What the service reads when `make run` serves it on this machine."""
-    return {"PORT": str(local_port(service))}
+    computed = {"PORT": str(local_port(service))}
+    nodes = _graph(service, None)
+    for peer in nodes[service.name].calls:
+        peer_folder = service.parent / peer
+        if peer in nodes and peer_folder.exists():
+            computed[graph.setting(peer)] = f"http://127.0.0.1:{local_port(peer_folder)}"
+    return computed

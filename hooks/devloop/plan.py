@@ -9,9 +9,11 @@ and the manifests hold the values of the service's Secret.
 
 import copy
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from hooks.core import graph
 from hooks.core.answers import answer, answers_path, check_named_as_folder, read_answers
 from hooks.core.kube import kustomize_objects, manifest_stream
 from hooks.core.ports import check_unique_dev_ports
@@ -62,7 +64,10 @@ def http_port(documents: list[dict[str, Any]], service: Path) -> int:
 
 
 def service_plan(
-    service: Path, answers: dict[str, Any], documents: list[dict[str, Any]]
+    service: Path,
+    answers: dict[str, Any],
+    documents: list[dict[str, Any]],
+    peers: list[str] | None = None,
 ) -> dict[str, Any]:
     """What the service's fragment registers with Tilt (its register_service())."""
     return {
@@ -79,7 +84,7 @@ def service_plan(
             for d in documents
             if d["kind"] not in ("Deployment", "Service")
         ],
-        "resource_deps": ["platform"],
+        "resource_deps": ["platform", *(peers or [])],
         "watch": [str(service / path) for path in WATCHED],
     }
 
@@ -92,14 +97,20 @@ def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
         check_named_as_folder(path, answers[name])
     ports = {name: answer(services[name], answers[name], "dev_port", int) for name in services}
     check_unique_dev_ports(repo, ports)
-    selected = [path.name for path in find_services(repo, selection)]
+    nodes = {name: graph.node_of(name, answers[name]) for name in services}
+    problems = graph.unknown_peers(nodes)
+    if problems:
+        raise HookError("; ".join(problems))
+    # A service runs with the services it calls (tilt up shop: orders too), started first.
+    selected = graph.closure(nodes, [path.name for path in find_services(repo, selection)])
+    deps, notes = graph.start_order(nodes, selected)
     default = load_settings(repo)["namespaces"]["default"]
     asked = {answer(services[name], answers[name], "namespace", str) for name in selected}
     platform_yaml, platform_selectors = platform_objects(
         repo, [default, *sorted(asked - {default})]
     )
     with ThreadPoolExecutor(max_workers=4) as pool:  # kustomize runs as a subprocess each
-        rendered = pool.map(dev_manifests, [services[name] for name in selected])
+        rendered = pool.map(partial(dev_manifests, known=nodes), [services[n] for n in selected])
         manifests = dict(zip(selected, rendered, strict=True))
     return {
         "platform": {
@@ -112,6 +123,8 @@ def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
             ],
         },
         "services": [
-            service_plan(services[name], answers[name], manifests[name]) for name in selected
+            service_plan(services[name], answers[name], manifests[name], deps[name])
+            for name in selected
         ],
+        "notes": notes,
     }

@@ -9,6 +9,7 @@ import jinja2
 
 from hooks.core.answers import read_answers
 from hooks.core.gitrepo import latest_release, require_repository
+from hooks.core.graph import follow, nodes, write_generated
 from hooks.core.ports import check_dev_port, free_dev_port
 from hooks.core.questions import parse_data
 from hooks.core.render import render_service
@@ -81,9 +82,18 @@ def new_service(
                 )
         except ValueError as error:  # copier's validators: the message says what to change
             raise HookError(str(error).removeprefix("Validation error for question ")) from None
+        graph = nodes(repo, overrides={name: read_answers(staging)})
+        unknown = [peer for peer in graph[name].calls if peer not in graph]
+        if unknown:
+            raise HookError(
+                f"calls: {', '.join(unknown)} is not a service here; generate it first "
+                f"(make service name={unknown[0]}), then this one"
+            )
+        write_generated(graph, staging, name)
         with signals_blocked():
             destination.parent.mkdir(exist_ok=True)
             staging.rename(destination)
             ignore_interruptions()  # the service is whole: what is left is cleanup
         write_index(repo)  # a running Tilt (make dev over every service) loads it now
+        yield from follow(repo, graph, list(graph[name].calls))  # their callers: + this one
     yield next_steps(repo, destination)

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import copier
 
-from hooks.core import journal
+from hooks.core import graph, journal
 from hooks.core.answers import AnswersError, check_named_as_folder, read_answers
 from hooks.core.gitrepo import git, git_succeeds, latest_release
 from hooks.core.journal import Change, Content
 from hooks.core.ports import check_dev_port
+from hooks.core.questions import questions_at
 from hooks.core.services import find_services
 from hooks.core.session import children_stderr_held, exclusive
 from hooks.core.versions import resolve, template_version
@@ -157,6 +158,8 @@ def prepare(
                 f"the update wrote outside the service (not applied): {', '.join(moved)}"
             )
         outcome.conflicts = workspace.conflicts_in(space.root, space.service)
+        answers_now = read_answers(space.service, required=("service_name",))
+        graph.write_generated(graph.nodes(repo, {space.service.name: answers_now}), space.service)
         old_commit = resolve(repo, outcome.before) or ""
         outcome.detail = follow_template_locks(space.root, space.service, old_commit, ref)
         changes = workspace.changes_between(before, workspace.snapshot(space.service))
@@ -221,11 +224,24 @@ def rollout(
         raise HookError("data= changes the answers of one service: add name=<service>")
     if changes and "dev_port" in changes:
         check_dev_port(repo, int(changes["dev_port"]), owner=name)
+    if changes and "calls" in changes:
+        known = graph.nodes(repo)
+        unknown = [p for p in graph.parse_calls(changes["calls"]) if p not in known]
+        if unknown:
+            raise HookError(
+                f"calls: {', '.join(unknown)} is not a service here; generate it first "
+                f"(make service name={unknown[0]}), or leave it out"
+            )
     outcomes: list[Outcome] = []
+    before = graph.nodes(repo)
     with exclusive(repo, "make update") as session:
         yield from session.recovered
-        if changes and not ref:  # new answers, at the version the service already records
-            ref = str(read_answers(targets[0])["_commit"])
+        if changes and not ref:  # new answers, at the version the service already records ...
+            recorded = str(read_answers(targets[0])["_commit"])
+            new = sorted(set(changes) - set(questions_at(repo, recorded)))
+            ref = "" if new else recorded  # ... unless it asks nothing about them yet
+            if new:
+                yield f"{', '.join(new)}: not asked by {recorded}; the newest template asks it"
         git_ref, shown = template_version(repo, ref)
         try:
             for number, service in enumerate(targets, start=1):
@@ -247,7 +263,23 @@ def rollout(
             )
             yield table(outcomes)
             raise
+        yield from graph.follow(repo, *_affected(repo, name, before))
     return outcomes
+
+
+def _affected(
+    repo: Path, name: str, before: dict[str, graph.Node]
+) -> tuple[dict[str, graph.Node], list[str]]:
+    """The graph after a rollout, and the services whose generated files it may change: all
+    of them, or the one named with its peers and callers, before and after."""
+    after = graph.nodes(repo)
+    if not name:
+        return after, sorted(after)
+    related = {name}
+    for nodes in (before, after):
+        if name in nodes:
+            related |= set(nodes[name].calls) | set(graph.callers(nodes, name))
+    return after, sorted(related)
 
 
 NEXT_STEPS = {
