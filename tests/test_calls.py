@@ -4,7 +4,6 @@ NetworkPolicies, judged as Kubernetes enforces them), started in order, and held
 contracts."""
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -97,7 +96,9 @@ def pods_and_policies(repo: Path) -> tuple[dict[str, Pod], list[dict[str, Any]]]
     for namespace in namespaces:  # the platform's default-deny and DNS, as make dev applies
         for document in kustomize_objects(repo / "platform/namespaces"):
             if document["kind"] == "NetworkPolicy":
-                policies.append({**document, "metadata": {**document["metadata"], "namespace": namespace}})
+                policies.append(
+                    {**document, "metadata": {**document["metadata"], "namespace": namespace}}
+                )
     return pods, policies
 
 
@@ -156,7 +157,9 @@ def test_tilt_starts_a_service_after_its_peers_and_breaks_a_cycle(system: Path) 
     }
     assert plan["notes"] == []
     answers = system / "services/orders/.copier-answers.yml"
-    answers.write_text(answers.read_text().replace("namespace: payments", "calls: shop\nnamespace: payments"))
+    answers.write_text(
+        answers.read_text().replace("namespace: payments", "calls: shop\nnamespace: payments")
+    )
     cyclic = tilt_plan(system, [])
     [note] = cyclic["notes"]
     assert "a cycle" in note and "without waiting" in note
@@ -167,7 +170,9 @@ def test_a_service_from_before_the_question_gets_its_calls_through_data(tmp_path
     copier_yml = repo / "copier.yml"
     asked = copier_yml.read_text()
     start, end = asked.index("calls:\n"), asked.index("python_version:\n")
-    copier_yml.write_text(asked[:start] + 'calls: {type: str, when: false, default: ""}\n' + asked[end:])
+    copier_yml.write_text(
+        asked[:start] + 'calls: {type: str, when: false, default: ""}\n' + asked[end:]
+    )
     commit_all(repo, "0.1.0: calls not asked yet")
     git(repo, "tag", "v0.1.0")
     for name in ("orders", "shop"):
@@ -184,9 +189,10 @@ def test_a_service_from_before_the_question_gets_its_calls_through_data(tmp_path
     assert row(result.stdout, "shop")[2:] == ["v0.2.0", "updated"]
     shop = repo / "services/shop"
     assert read_answers(shop)["calls"] == "orders"
-    assert "ORDERS_URL=http://orders.apps.svc.cluster.local:8000" in (
-        shop / "k8s/base/peers.env"
-    ).read_text()
+    assert (
+        "ORDERS_URL=http://orders.apps.svc.cluster.local:8000"
+        in (shop / "k8s/base/peers.env").read_text()
+    )
     assert "orders_url" in (shop / "src/shop/chassis.py").read_text()  # the plumbing came
 
 
@@ -198,7 +204,11 @@ def test_a_peer_that_stops_offering_an_operation_fails_make_check(system: Path) 
     for name in SYSTEM:
         publish(system / "services" / name, {"/": {"get": {}}, "/orders/{id}": {"get": {}}})
     assert contracts.problems(system) == []
-    edit(system / "services/shop/contracts.yaml", "orders:\n  - GET /\n", "orders:\n  - GET /\n  - GET /orders/{id}\n")
+    edit(
+        system / "services/shop/contracts.yaml",
+        "orders:\n  - GET /\n",
+        "orders:\n  - GET /\n  - GET /orders/{id}\n",
+    )
     assert contracts.problems(system) == []
     publish(system / "services/orders", {"/": {"get": {}}})
     [problem] = contracts.problems(system)

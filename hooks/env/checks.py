@@ -66,6 +66,12 @@ def _ignored(service_dir: Path, paths: list[Path]) -> set[Path]:
     return {Path(line) for line in result.stdout.splitlines()}
 
 
+def configmap_files(service_dir: Path) -> list[Path]:
+    """kustomize's env files of ConfigMap data: the team's config.env, the platform's peers.env."""
+    k8s = service_dir / "k8s"
+    return sorted([*k8s.rglob("config.env"), *k8s.rglob("peers.env")])
+
+
 def check_service(service_dir: Path) -> list[str]:
     """Every env-convention problem of one service, each with its fix."""
     try:
@@ -83,7 +89,7 @@ def check_service(service_dir: Path) -> list[str]:
         f"{name}: .env.example documents {k} but the settings never read it"
         for k in sorted(documented - read)
     ]
-    for config_env in sorted((service_dir / "k8s").rglob("config.env")):
+    for config_env in configmap_files(service_dir):
         problems += _config_env_problems(config_env, example, service_dir)
     problems += _ignore_problems(service_dir)
     try:
@@ -100,7 +106,7 @@ def check_service(service_dir: Path) -> list[str]:
 
 
 def _config_env_problems(config_env: Path, example: EnvFile, service_dir: Path) -> list[str]:
-    """A kustomize config.env is ConfigMap data: documented, non-secret keys only."""
+    """A kustomize config.env (or peers.env) is ConfigMap data: documented, non-secret keys."""
     where = f"{service_dir.name}: {config_env.relative_to(service_dir)}"
     try:
         keys = read_env(config_env).entries
@@ -128,7 +134,7 @@ def _ignore_problems(service_dir: Path) -> list[str]:
     """Every local env file name is ignored; .env.example and config.env files are not."""
     name = service_dir.name
     ignorable = [Path(f) for f in MUST_BE_IGNORED]
-    configs = sorted((service_dir / "k8s").rglob("config.env"))
+    configs = configmap_files(service_dir)
     tracked = [Path(".env.example"), *(p.relative_to(service_dir) for p in configs)]
     ignored = _ignored(service_dir, [*ignorable, *tracked])
     problems = [
