@@ -171,10 +171,11 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def http_get(port: int, path: str) -> tuple[int, str]:
+def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     """GET through Tilt's port-forward on 127.0.0.1."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http, 127.0.0.1
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()

@@ -35,11 +35,12 @@ NAMESPACE = f"mp-test-{RUN}"
 OTHER_NAMESPACE = f"{NAMESPACE}-ledger"
 CANARY = f"canary-{RUN}-not-for-logs"
 METRICS = CACHE / "bench" / "devloop.json"
-# hello as committed; ledger in a namespace of its own; legacy on another Python.
+# ledger in a namespace of its own; legacy on another Python; hello as committed, calling
+# ledger (generated first: a service calls only services that exist).
 SERVICES = {
-    "hello": [],
     "ledger": [f"namespace={OTHER_NAMESPACE}"],
     "legacy": ["python_version=3.11"],
+    "hello": ["calls=ledger"],
 }
 
 
@@ -69,7 +70,7 @@ def devrepo(
     edit(repo / "platform/settings/settings.yaml", "default: apps", f"default: {NAMESPACE}")
     commit_all(repo, "this run's namespace")
     hello = read_answers(REPO / "services/hello")
-    SERVICES["hello"] = [
+    SERVICES["hello"] += [
         f"{key}={hello[key]}" for key in ("description", "team", "service_port", "python_version")
     ]
     ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
@@ -304,6 +305,53 @@ def test_a_service_added_while_tilt_runs_is_served_without_a_step_by_hand(
     )
     record("new_service_ready_s", time.monotonic() - started)
     assert json.loads(http_get(port, "/")[1])["service"] == "refunds"
+
+
+def test_a_call_to_a_peer_in_another_namespace_carries_its_id_and_outlives_the_peer(
+    live_cluster: LiveCluster, make_dev: Session, devrepo: DevRepo
+) -> None:
+    caller, callee = devrepo.ports["hello"], devrepo.ports["ledger"]
+    request_id = f"trace-{RUN}"
+    status, body = http_get(caller, "/peers/ledger", {"X-Request-ID": request_id})
+    assert status == 200, body
+    assert json.loads(body)["reply"]["service"] == "ledger"  # by DNS, across namespaces
+
+    def logged() -> bool:
+        logs = live_cluster.kubectl("logs", "-n", OTHER_NAMESPACE, "deployment/ledger").stdout
+        return any(
+            json.loads(line).get("request_id") == request_id
+            for line in logs.splitlines()
+            if line.startswith("{")
+        )
+
+    wait_for(logged, 30, f"{request_id} in ledger's log")
+    latency(caller, callee)
+
+    scale = ("scale", "deployment/ledger", "-n", OTHER_NAMESPACE)
+    live_cluster.kubectl(*scale, "--replicas=0")
+    wait_for(lambda: not live_cluster.pods(OTHER_NAMESPACE, "ledger"), 90, "ledger gone")
+    started = time.monotonic()
+    status, body = http_get(caller, "/peers/ledger")
+    assert status in (503, 504), body
+    assert time.monotonic() - started < 5 + 3  # PEER_TIMEOUT_SECONDS, and some slack
+    assert http_get(caller, "/readyz")[0] == 200  # a peer down never makes hello unready
+
+    live_cluster.kubectl(*scale, "--replicas=1")
+    back = time.monotonic()
+    wait_for(lambda: http_get(caller, "/peers/ledger")[0] == 200, 120, "ledger back")
+    record("peer_recovery_s", time.monotonic() - back)
+
+
+def latency(caller: int, callee: int, count: int = 60) -> None:
+    """A call through the client against the same request made directly (a bench figure)."""
+    through, direct = [], []
+    for _ in range(count):
+        for port, path, times in ((caller, "/peers/ledger", through), (callee, "/", direct)):
+            started = time.perf_counter()
+            assert http_get(port, path)[0] == 200
+            times.append(time.perf_counter() - started)
+    record("peer_call_s", through)
+    record("peer_direct_s", direct)
 
 
 def test_prod_overlays_pass_server_side_validation_and_admission(

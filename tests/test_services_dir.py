@@ -126,3 +126,22 @@ def test_no_conflicts_remain(service: Path) -> None:
     from hooks.update.workspace import conflicts_in
 
     assert conflicts_in(*holding_repository(service)) == [], "resolve, commit (docs/updating.md)"
+
+
+def test_every_declared_call_can_be_made_and_its_files_are_current() -> None:
+    from hooks.core import graph
+
+    nodes = graph.nodes(REPO)
+    assert graph.unknown_peers(nodes) == []
+    for service in SERVICES:
+        if not service.is_symlink():
+            stale = graph.stale_files(nodes, service)
+            assert stale == [], (
+                f"{service.name}: {stale} are stale: make update name={service.name}"
+            )
+
+
+def test_every_callers_contract_holds() -> None:
+    from hooks.core import contracts
+
+    assert contracts.problems(REPO) == []
