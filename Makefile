@@ -3,12 +3,13 @@
 # exactly as typed: make would expand a `$` in data='token=$5' (and run $(shell ...)).
 .DEFAULT_GOAL := help
 .PHONY: help service services run test lint check scan dev down doctor env cluster cluster-down \
-        update update-check release release-image lock engine bench logs
+        update update-check release release-image lock engine bench logs \
+        changed
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
-GIVEN := name ref data args cluster context services version runs image
+GIVEN := name ref data args cluster context services version runs image base output
 $(foreach given,$(GIVEN),$(eval override $(given) := $$(value $(given))))
 export $(GIVEN) BOOTSTRAP_PYTHON
 
@@ -81,6 +82,10 @@ cluster: $(VENV)/.installed ## Create the local cluster and registry, if missing
 
 cluster-down: $(VENV)/.installed ## Delete the local cluster [cluster=minikube]
 	@$(PYTHON) -m hooks cluster down $(CLUSTER)
+
+##@ What the CI workflows run (docs/ci.md)
+changed: $(VENV)/.installed ## Services touched since base=REF, as JSON [output=FILE: key=value lines too]
+	@$(PYTHON) -m hooks changed --base="$$base" --output="$$output"
 
 ##@ Template maintenance and CI
 update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD] [data="team=payments"]
