@@ -4,12 +4,12 @@
 .DEFAULT_GOAL := help
 .PHONY: help service services run test lint check scan dev down doctor env cluster cluster-down \
         update update-check release release-image lock engine bench logs \
-        changed
+        changed rollout-branch rollout-pr
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
-GIVEN := name ref data args cluster context services version runs image base output
+GIVEN := name ref data args cluster context services version runs image base output remote
 $(foreach given,$(GIVEN),$(eval override $(given) := $$(value $(given))))
 export $(GIVEN) BOOTSTRAP_PYTHON
 
@@ -86,6 +86,12 @@ cluster-down: $(VENV)/.installed ## Delete the local cluster [cluster=minikube]
 ##@ What the CI workflows run (docs/ci.md)
 changed: $(VENV)/.installed ## Services touched since base=REF, as JSON [output=FILE: key=value lines too]
 	@$(PYTHON) -m hooks changed --base="$$base" --output="$$output"
+
+rollout-branch: $(VENV)/.installed ## Roll version=vX.Y.Z out on branch template-update/vX.Y.Z [remote=origin]
+	@$(PYTHON) -m hooks rollout-branch --version="$$version" --remote="$$remote"
+
+rollout-pr: $(VENV)/.installed ## Open or update that branch's pull request (GH_TOKEN): version=vX.Y.Z
+	@$(PYTHON) -m hooks rollout-pr --version="$$version"
 
 ##@ Template maintenance and CI
 update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD] [data="team=payments"]

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from hooks.cli import AddCommand, Lines
+from hooks.errors import HookError
 
 
 def _changed(args: argparse.Namespace) -> Lines:
@@ -19,7 +20,27 @@ def _changed(args: argparse.Namespace) -> Lines:
     yield json.dumps(found, indent=2)
 
 
+def _rollout_branch(args: argparse.Namespace) -> Lines:
+    from hooks.ci.rolloutbranch import rollout_branch
+
+    yield from rollout_branch(Path.cwd(), args.version, args.remote)
+
+
+def _rollout_pr(args: argparse.Namespace) -> Lines:
+    from hooks.ci.pullrequest import open_or_update
+
+    if not args.version:
+        raise HookError("make rollout-pr needs version=vX.Y.Z, the release rolled out")
+    yield from open_or_update(Path.cwd(), args.version)
+
+
 def register(add: AddCommand) -> None:
     changed = add("changed", _changed, "the services a change touches since --base, as JSON")
     changed.add_argument("--base", default="", help="the commit to compare HEAD with")
     changed.add_argument("--output", default="", help="also append key=value lines to this file")
+    branch = add("rollout-branch", _rollout_branch, "roll a release out on a branch, pushed")
+    branch.add_argument("--version", default="")
+    branch.add_argument("--remote", default="origin")
+    add("rollout-pr", _rollout_pr, "open or update the rollout's pull request").add_argument(
+        "--version", default=""
+    )
