@@ -4,12 +4,12 @@
 .DEFAULT_GOAL := help
 .PHONY: help service services run test lint check scan dev down doctor env cluster cluster-down \
         update update-check release release-image lock engine bench logs \
-        changed rollout-branch rollout-pr
+        changed image image-scan image-push rollout-branch rollout-pr
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
-GIVEN := name ref data args cluster context services version runs image base output remote
+GIVEN := name ref data args cluster context services version runs image base output summary remote
 $(foreach given,$(GIVEN),$(eval override $(given) := $$(value $(given))))
 export $(GIVEN) BOOTSTRAP_PYTHON
 
@@ -86,6 +86,15 @@ cluster-down: $(VENV)/.installed ## Delete the local cluster [cluster=minikube]
 ##@ What the CI workflows run (docs/ci.md)
 changed: $(VENV)/.installed ## Services touched since base=REF, as JSON [output=FILE: key=value lines too]
 	@$(PYTHON) -m hooks changed --base="$$base" --output="$$output"
+
+image: $(VENV)/.installed ## Build a service's runtime image, tagged with the commit: name=orders
+	@$(PYTHON) -m hooks image --name="$$name"
+
+image-scan: $(VENV)/.installed ## trivy gate: no HIGH/CRITICAL vulnerability with a fix: name=orders
+	@$(PYTHON) -m hooks image-scan --name="$$name"
+
+image-push: $(VENV)/.installed ## Push the scanned image, print its digest: name=orders [summary=FILE]
+	@$(PYTHON) -m hooks image-push --name="$$name" --summary="$$summary"
 
 rollout-branch: $(VENV)/.installed ## Roll version=vX.Y.Z out on branch template-update/vX.Y.Z [remote=origin]
 	@$(PYTHON) -m hooks rollout-branch --version="$$version" --remote="$$remote"

@@ -20,6 +20,24 @@ def _changed(args: argparse.Namespace) -> Lines:
     yield json.dumps(found, indent=2)
 
 
+def _image(args: argparse.Namespace) -> Lines:
+    from hooks.ci.image import build
+
+    yield from build(Path.cwd(), args.name)
+
+
+def _image_scan(args: argparse.Namespace) -> Lines:
+    from hooks.ci.image import scan
+
+    yield from scan(Path.cwd(), args.name)
+
+
+def _image_push(args: argparse.Namespace) -> Lines:
+    from hooks.ci.image import push
+
+    yield from push(Path.cwd(), args.name, args.summary)
+
+
 def _rollout_branch(args: argparse.Namespace) -> Lines:
     from hooks.ci.rolloutbranch import rollout_branch
 
@@ -38,6 +56,14 @@ def register(add: AddCommand) -> None:
     changed = add("changed", _changed, "the services a change touches since --base, as JSON")
     changed.add_argument("--base", default="", help="the commit to compare HEAD with")
     changed.add_argument("--output", default="", help="also append key=value lines to this file")
+    add("image", _image, "build a service's runtime image, tagged with the commit").add_argument(
+        "--name", default=""
+    )
+    scan = add("image-scan", _image_scan, "trivy: no fixable HIGH/CRITICAL vulnerability in it")
+    scan.add_argument("--name", default="")
+    push = add("image-push", _image_push, "push a scanned image; print its digest")
+    push.add_argument("--name", default="")
+    push.add_argument("--summary", default="", help="a Markdown file to add the digest to")
     branch = add("rollout-branch", _rollout_branch, "roll a release out on a branch, pushed")
     branch.add_argument("--version", default="")
     branch.add_argument("--remote", default="origin")
