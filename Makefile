@@ -4,7 +4,7 @@
 .DEFAULT_GOAL := help
 .PHONY: help service services run test lint check scan dev down doctor env cluster cluster-down \
         update update-check release release-image lock engine bench logs \
-        changed image image-scan image-push rollout-branch rollout-pr
+        changed image image-scan image-push ci-tools tilt-ci rollout-branch rollout-pr
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -95,6 +95,12 @@ image-scan: $(VENV)/.installed ## trivy gate: no HIGH/CRITICAL vulnerability wit
 
 image-push: $(VENV)/.installed ## Push the scanned image, print its digest: name=orders [summary=FILE]
 	@$(PYTHON) -m hooks image-push --name="$$name" --summary="$$summary"
+
+ci-tools: $(VENV)/.installed ## Install CI's pinned k3d, ctlptl and tilt (sha256-checked) in .cache/
+	@$(PYTHON) -m hooks ci-tools
+
+tilt-ci: $(VENV)/.installed ## tilt ci over services="a b" [cluster=k3d|existing context=NAME]
+	@$(PYTHON) -m hooks tilt-ci --services="$$services" $(CLUSTER)
 
 rollout-branch: $(VENV)/.installed ## Roll version=vX.Y.Z out on branch template-update/vX.Y.Z [remote=origin]
 	@$(PYTHON) -m hooks rollout-branch --version="$$version" --remote="$$remote"

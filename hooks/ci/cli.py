@@ -2,10 +2,13 @@
 
 import argparse
 import json
+import os
 from pathlib import Path
 
-from hooks.cli import AddCommand, Lines
+from hooks.cli import AddCommand, Lines, exec_command
 from hooks.errors import HookError
+
+TILT_MISSING = "tilt is not installed: make ci-tools installs CI's pinned one (docs/ci.md)"
 
 
 def _changed(args: argparse.Namespace) -> Lines:
@@ -38,6 +41,34 @@ def _image_push(args: argparse.Namespace) -> Lines:
     yield from push(Path.cwd(), args.name, args.summary)
 
 
+def _ci_tools(args: argparse.Namespace) -> Lines:
+    from hooks.ci.tools import install
+
+    yield from install(Path.cwd())
+
+
+def _tilt_ci(args: argparse.Namespace) -> Lines:
+    """tilt ci over the services named, in the cluster `make cluster` made (or one named)."""
+    from hooks.core.services import find_services
+    from hooks.core.settings import kube_context, load_settings
+    from hooks.env.localfiles import sync_every_service
+
+    repo, names = Path.cwd(), args.services.split()
+    if not names:
+        raise HookError(
+            'make tilt-ci needs services="a b", the services to run (make changed lists them)'
+        )
+    find_services(repo, names)
+    settings = load_settings(repo)
+    context = kube_context(settings, args.cluster or "k3d", args.context)
+    yield from sync_every_service(repo)
+    os.environ["PLATFORM_KUBE_CONTEXT"] = context  # the root Tiltfile's guard admits it
+    port = os.environ.get("TILT_PORT") or str(settings["tilt"]["ui_port"])
+    yield f"tilt ci in {context}: {' '.join(names)}"
+    command = ["tilt", "ci", "--context", context, "--port", port, "--timeout", args.timeout]
+    yield from exec_command([*command, "--", *names], TILT_MISSING)
+
+
 def _rollout_branch(args: argparse.Namespace) -> Lines:
     from hooks.ci.rolloutbranch import rollout_branch
 
@@ -64,6 +95,12 @@ def register(add: AddCommand) -> None:
     push = add("image-push", _image_push, "push a scanned image; print its digest")
     push.add_argument("--name", default="")
     push.add_argument("--summary", default="", help="a Markdown file to add the digest to")
+    add("ci-tools", _ci_tools, "install CI's pinned k3d, ctlptl and tilt, sha256-checked")
+    e2e = add("tilt-ci", _tilt_ci, "tilt ci over some services in a cluster")
+    e2e.add_argument("--services", default="")
+    e2e.add_argument("--cluster", default="")
+    e2e.add_argument("--context", default="")
+    e2e.add_argument("--timeout", default="15m")
     branch = add("rollout-branch", _rollout_branch, "roll a release out on a branch, pushed")
     branch.add_argument("--version", default="")
     branch.add_argument("--remote", default="origin")
