@@ -131,6 +131,15 @@ def registry(tmp_path: Path) -> Iterator[str]:
     process.wait(timeout=10)
 
 
+def use_registry(repo: Path, where: str) -> None:
+    """Point ci.image_registry of a repository's platform settings at `where`."""
+    edit(
+        repo / "platform/settings/settings.yaml",
+        f"image_registry: {image.registry(repo)}",
+        f"image_registry: {where}",
+    )
+
+
 @pytest.mark.containers
 def test_an_image_is_built_gated_and_pushed_by_digest(
     engine: None, registry: str, tmp_path: Path
@@ -139,11 +148,7 @@ def test_an_image_is_built_gated_and_pushed_by_digest(
     if not usable:
         pytest.skip(how)
     repo = repo_with_services(tmp_path / "repo", {"orders": []})
-    edit(
-        repo / "platform/settings/settings.yaml",
-        "image_registry: ghcr.io/example/microplatform",
-        f"image_registry: {registry}/acme",
-    )
+    use_registry(repo, f"{registry}/acme")
     commit_all(repo, "orders, and a registry here")
     commit = git(repo, "rev-parse", "HEAD").strip()
     tag = f"{registry}/acme/orders:{commit}"

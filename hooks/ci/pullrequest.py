@@ -33,7 +33,7 @@ def call(method: str, url: str, token: str, payload: dict[str, Any] | None = Non
             "Accept": "application/vnd.github+json",
             "Authorization": f"Bearer {token}",
             "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "microplatform-rollout",
+            "User-Agent": "platform-template-rollout",
         },
     )
     try:

@@ -38,10 +38,10 @@ DETAIL = re.compile(r"^  (\S+): (.*)$")
 ROLLED_OUT = ("updated", "conflicts", "already current", "skipped")
 # The commit's identity where git has none (a CI runner), as update/workspace does.
 IDENTITY = {
-    "GIT_AUTHOR_NAME": "microplatform",
-    "GIT_AUTHOR_EMAIL": "microplatform@localhost",
-    "GIT_COMMITTER_NAME": "microplatform",
-    "GIT_COMMITTER_EMAIL": "microplatform@localhost",
+    "GIT_AUTHOR_NAME": "template rollout",
+    "GIT_AUTHOR_EMAIL": "rollout@localhost",
+    "GIT_COMMITTER_NAME": "template rollout",
+    "GIT_COMMITTER_EMAIL": "rollout@localhost",
 }
 
 
