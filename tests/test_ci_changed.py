@@ -7,6 +7,7 @@ checks a push; then ranges, diverged branches, linked services and bad bases.
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,19 @@ def test_unrelated_history_counts_every_service(repo: Path) -> None:
     found = changed(repo, unrelated)
     assert (found["platform"], found["services"]) == (True, ["alpha", "beta", "gamma"])
     assert "shares no history" in found["reason"]
+
+
+def test_the_benchmarks_history_is_what_it_says(tmp_path: Path) -> None:
+    from bench.ci import changed as bench_changed
+    from bench.ci import copies, history
+    from tests.helpers import snapshot_repo
+
+    repo = snapshot_repo(tmp_path / "repo", tag="v0.1.0")
+    (repo / ".venv").symlink_to(Path(sys.prefix))
+    names = copies(repo, 5)
+    history(repo, names)
+    one, every = bench_changed(repo, "HEAD~1"), bench_changed(repo, "HEAD~4")
+    assert (one["platform"], one["services"]) == (False, ["svc01"])
+    assert every["platform"] is True
+    assert every["services"] == ["svc00", "svc01", "svc02-renamed", "svc04"]
+    assert (every["renamed"], every["deleted"]) == ({"svc02": "svc02-renamed"}, ["svc03"])
