@@ -15,7 +15,7 @@ def _changed(args: argparse.Namespace) -> Lines:
     from hooks.ci.changed import changed
 
     found = changed(Path.cwd(), args.base).as_json()
-    if args.output:  # key=value lines, as GitHub's $GITHUB_OUTPUT (and a dotenv file) read
+    if args.output:  # key=value lines, as GitHub's $GITHUB_OUTPUT reads them
         with open(args.output, "a") as output:
             output.write(f"changes={json.dumps(found)}\n")
             output.write(f"services={json.dumps(found['services'])}\n")
