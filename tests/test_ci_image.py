@@ -142,7 +142,7 @@ def use_registry(repo: Path, where: str) -> None:
 
 @pytest.mark.containers
 def test_an_image_is_built_gated_and_pushed_by_digest(
-    engine: None, registry: str, tmp_path: Path
+    engine: None, registry: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     usable, how = ensure_base_image("python:3.13-slim-trixie", "3.13")
     if not usable:
@@ -153,6 +153,7 @@ def test_an_image_is_built_gated_and_pushed_by_digest(
     commit = git(repo, "rev-parse", "HEAD").strip()
     tag = f"{registry}/acme/orders:{commit}"
 
+    request.addfinalizer(lambda: subprocess.run(["docker", "rmi", "-f", tag], capture_output=True))
     built = make(repo, "image", "name=orders")
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr
     assert f"built {tag}" in built.stdout
@@ -180,12 +181,12 @@ def test_an_image_is_built_gated_and_pushed_by_digest(
     assert pushed.returncode == 0, pushed.stderr
     digest = pushed.stdout.strip().rsplit("@", 1)[1]
     assert digest.startswith("sha256:")
-    request = urllib.request.Request(
+    manifest = urllib.request.Request(
         f"http://{registry}/v2/acme/orders/manifests/{commit}",
         method="HEAD",
         headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (http, 127.0.0.1)
+    with urllib.request.urlopen(manifest, timeout=10) as answer:  # noqa: S310 (http, 127.0.0.1)
         assert answer.headers["Docker-Content-Digest"] == digest
     assert f"| `{tag}` | `{digest}` |" in summary.read_text()
 

@@ -324,13 +324,20 @@ def test_the_service_jobs_checks(tmp_path: Path) -> None:
 
 
 @pytest.mark.containers
-def test_the_image_steps(engine: None, registry: str, tmp_path: Path) -> None:  # noqa: F811
+def test_the_image_steps(
+    engine: None,
+    registry: str,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
     origin = repo_with_services(tmp_path / "origin", {"orders": []})
     use_registry(origin, f"{registry}/acme")
     commit_all(origin, "orders, a registry here")
     git(tmp_path, "clone", "-q", str(origin), str(tmp_path / "clone"))
     clone = tmp_path / "clone"
     stand_in_venvs(clone)
+    tag = f"{registry}/acme/orders:{git(clone, 'rev-parse', 'HEAD').strip()}"
+    request.addfinalizer(lambda: subprocess.run(["docker", "rmi", "-f", tag], capture_output=True))
     run('make image name="$SERVICE"', clone, SERVICE="orders")
     # make image-scan needs trivy's database: a stand-in's clean report records the pass.
     clean = stand_in_trivy(tmp_path / "trivy", {"Results": []})
