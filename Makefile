@@ -3,12 +3,13 @@
 # exactly as typed: make would expand a `$` in data='token=$5' (and run $(shell ...)).
 .DEFAULT_GOAL := help
 .PHONY: help service services run test lint check scan dev down doctor env cluster cluster-down \
-        update update-check release release-image lock engine bench logs
+        update update-check release release-image lock engine bench logs \
+        changed image image-scan image-push ci-tools tilt-ci rollout-branch rollout-pr
 SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
-GIVEN := name ref data args cluster context services version runs image
+GIVEN := name ref data args cluster context services version runs image base output summary remote
 $(foreach given,$(GIVEN),$(eval override $(given) := $$(value $(given))))
 export $(GIVEN) BOOTSTRAP_PYTHON
 
@@ -81,6 +82,31 @@ cluster: $(VENV)/.installed ## Create the local cluster and registry, if missing
 
 cluster-down: $(VENV)/.installed ## Delete the local cluster [cluster=minikube]
 	@$(PYTHON) -m hooks cluster down $(CLUSTER)
+
+##@ What the CI workflows run (docs/ci.md)
+changed: $(VENV)/.installed ## Services touched since base=REF, as JSON [output=FILE: key=value lines too]
+	@$(PYTHON) -m hooks changed --base="$$base" --output="$$output"
+
+image: $(VENV)/.installed ## Build a service's runtime image, tagged with the commit: name=orders
+	@$(PYTHON) -m hooks image --name="$$name"
+
+image-scan: $(VENV)/.installed ## trivy gate: no HIGH/CRITICAL vulnerability with a fix: name=orders
+	@$(PYTHON) -m hooks image-scan --name="$$name"
+
+image-push: $(VENV)/.installed ## Push the scanned image, print its digest: name=orders [summary=FILE]
+	@$(PYTHON) -m hooks image-push --name="$$name" --summary="$$summary"
+
+ci-tools: $(VENV)/.installed ## Install CI's pinned k3d, ctlptl and tilt (sha256-checked) in .cache/
+	@$(PYTHON) -m hooks ci-tools
+
+tilt-ci: $(VENV)/.installed ## tilt ci over services="a b" [cluster=k3d|existing context=NAME]
+	@$(PYTHON) -m hooks tilt-ci --services="$$services" $(CLUSTER)
+
+rollout-branch: $(VENV)/.installed ## Roll version=vX.Y.Z out on branch template-update/vX.Y.Z [remote=origin]
+	@$(PYTHON) -m hooks rollout-branch --version="$$version" --remote="$$remote"
+
+rollout-pr: $(VENV)/.installed ## Open or update that branch's pull request (GH_TOKEN): version=vX.Y.Z
+	@$(PYTHON) -m hooks rollout-pr --version="$$version"
 
 ##@ Template maintenance and CI
 update: $(VENV)/.installed ## copier update every service [name=orders] [ref=HEAD] [data="team=payments"]

@@ -14,6 +14,8 @@ Grouped by capability; each capability registers its commands in its own `cli.py
 | `devloop`  | this machine and the cluster: `make run/test/lint`, doctor, cluster,    |
 |            | what Tilt deploys (plan, dev manifests)                                 |
 | `security` | `make scan`: policy scanners and the committed-secret scan              |
+| `ci`       | what CI runs: `make changed`, images, the e2e run, a template release   |
+|            | rolled out as a pull request (docs/ci.md)                               |
 | `data`     | files copier.yml reads (after-copy message, reserved module names)     |
 
 Imports go down the table's layers only: a capability uses `core` (and `env`), never another

@@ -47,6 +47,7 @@ def data_pairs(args: argparse.Namespace) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Sub-commands, each with its own help line, from every capability."""
+    from hooks.ci import cli as ci
     from hooks.devloop import cli as devloop
     from hooks.env import cli as env
     from hooks.scaffold import cli as scaffold
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    for capability in (scaffold, update, env, devloop, security):
+    for capability in (scaffold, update, env, devloop, security, ci):
         capability.register(add)
     return parser
 
