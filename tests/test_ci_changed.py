@@ -241,3 +241,18 @@ def test_the_benchmarks_history_is_what_it_says(tmp_path: Path) -> None:
     assert every["platform"] is True
     assert every["services"] == ["svc00", "svc01", "svc02-renamed", "svc04"]
     assert (every["renamed"], every["deleted"]) == ({"svc02": "svc02-renamed"}, ["svc03"])
+
+
+def test_a_change_to_a_service_touches_every_service_that_calls_it(tmp_path: Path) -> None:
+    repo = repo_with_services(
+        tmp_path / "calls", {"orders": [], "billing": ["calls=orders"], "shop": ["calls=billing"]}
+    )
+    commit_all(repo, "a chain of calls")
+    before = head(repo)
+    edit(repo / "services/orders/README.md", "# orders", "# orders, changed")
+    commit_all(repo, "orders changes")
+    assert changed(repo, before)["services"] == ["billing", "orders", "shop"]
+    before = head(repo)
+    edit(repo / "services/shop/README.md", "# shop", "# shop, changed")
+    commit_all(repo, "shop changes")
+    assert changed(repo, before)["services"] == ["shop"]  # nothing calls shop

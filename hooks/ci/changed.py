@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hooks.core import graph
 from hooks.core.gitrepo import git, git_succeeds
 from hooks.core.services import SERVICES_DIR
 from hooks.errors import HookError
@@ -131,10 +132,13 @@ def base_missing(repo: Path, base: str) -> str:
 
 
 def with_dependents(repo: Path, services: set[str]) -> set[str]:
-    """The services whose tests a change to `services` concerns: these and, once services
-    declare whom they call, their callers (the extension point for reverse dependencies,
-    docs/ci.md). Today each service stands alone."""
-    return services
+    """The services whose tests a change to `services` concerns: these, and every service
+    that calls one of them, directly or not (its contract is checked against theirs)."""
+    nodes = graph.nodes(repo)
+    found = set(services)
+    while more := {n for n in nodes if set(nodes[n].calls) & found} - found:
+        found |= more
+    return found
 
 
 def changed(repo: Path, base: str) -> Changes:
