@@ -329,6 +329,7 @@ def test_a_call_to_a_peer_in_another_namespace_carries_its_id_and_outlives_the_p
 
     scale = ("scale", "deployment/ledger", "-n", OTHER_NAMESPACE)
     live_cluster.kubectl(*scale, "--replicas=0")
+
     def gone() -> bool:  # terminating pods included: they drain their connections first
         selector = ("-l", "app.kubernetes.io/name=ledger")
         return not live_cluster.get("pods", "-n", OTHER_NAMESPACE, *selector)["items"]

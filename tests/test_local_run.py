@@ -146,12 +146,15 @@ def wait_for(server: subprocess.Popen[str], port: int) -> None:
             time.sleep(0.2)
 
 
-def test_two_services_run_side_by_side_each_on_its_own_port(tmp_path: Path) -> None:
+def test_two_services_run_side_by_side_and_one_calls_the_other(tmp_path: Path) -> None:
     # make run serves each at its dev port + run_port_offset (1000), whatever PORT its
-    # .env.development says (the container's port, for the cluster): free ports here.
+    # .env.development says (the container's port, for the cluster): free ports here. billing
+    # finds orders at orders' own make run port, which the platform sets as ORDERS_URL.
     ports = {"orders": free_port(), "billing": free_port()}
+    calls = {"orders": [], "billing": ["calls=orders"]}
     repo = repo_with_services(
-        tmp_path / "repo", {name: [f"dev_port={port - 1000}"] for name, port in ports.items()}
+        tmp_path / "repo",
+        {name: [f"dev_port={port - 1000}", *calls[name]] for name, port in ports.items()},
     )
     venv = service_venv().parent.parent
     (venv / ".installed").touch()
@@ -165,6 +168,8 @@ def test_two_services_run_side_by_side_each_on_its_own_port(tmp_path: Path) -> N
             assert f'"service":"{name}"' in get(f"http://127.0.0.1:{port}/")[1]
             assert get(f"http://127.0.0.1:{port}/readyz")[0] == 200
             assert "http_requests" in get(f"http://127.0.0.1:{port}/metrics")[1]
+        status, body = get(f"http://127.0.0.1:{ports['billing']}/peers/orders")
+        assert status == 200 and '"reply":{"service":"orders"' in body
     finally:
         outputs = {name: stop_run(server) for name, server in servers.items()}
     for name, port in ports.items():
