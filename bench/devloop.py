@@ -11,7 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.report import Series, timed
+from bench.report import Series, percentile, timed
 from tests.helpers import add_service, commit_all, edit, snapshot_repo
 from tests.livecluster import LiveCluster, find_cluster, free_ports, http_get, wait_for
 
@@ -150,3 +150,97 @@ def dev_loop(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
     if not started:
         notes.append("Cluster start: set REALCLUSTER and BENCH_RESTART_CLUSTER=1 to measure it.")
     return (TITLE, series, notes), {"live_s": live.median}
+
+
+SYSTEM_TITLE = "13. A system on a real cluster: a new service, and calls between services"
+
+
+def system(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
+    """`make service` to Ready through a running `tilt up`, a call through the client against
+    the same request made directly, and a peer's return to the caller's first good answer."""
+    found = find_cluster()
+    if isinstance(found, str):
+        return (SYSTEM_TITLE, [], [f"Not measured: {found}."]), {"new_service_s": None}
+    cluster, namespace = found, f"mp-bench-{uuid.uuid4().hex[:6]}"
+    repo = platform(work / "system", namespace, ["callee"])
+    [port] = free_ports(1)
+    add_service(repo, "caller", ["calls=callee", f"dev_port={port}"])
+    commit_all(repo, "caller")
+    ports = {
+        name: int(
+            re.search(
+                r"dev_port: (\d+)", (repo / f"services/{name}/.copier-answers.yml").read_text()
+            )[1]
+        )
+        for name in ("callee", "caller")
+    }
+    [tilt_port] = free_ports(1)
+    session = subprocess.Popen(  # every service: a new one must appear by itself
+        [cluster.tilt, "up", "--context", cluster.context, "--port", str(tilt_port)],
+        cwd=repo,
+        env=cluster.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    appear = Series("make service to Ready through a running tilt up", "s")
+    through, direct = Series("GET through the client", "s"), Series("GET made directly", "s")
+    recovery = Series("peer back to the caller's first good answer", "s")
+    try:
+        for name in ports:
+            wait_for(lambda p=ports[name]: http_get(p, "/readyz")[0] == 200, 300, f"{name} ready")
+        for number in range(runs):
+            [fresh] = free_ports(1)
+            started = time.perf_counter()
+            add_service(repo, f"fresh{number}", [f"dev_port={fresh}"])
+            wait_for(lambda f=fresh: http_get(f, "/readyz")[0] == 200, 300, "new service ready")
+            appear.values.append(time.perf_counter() - started)
+        for _ in range(100 * runs):
+            for port, path, series in (
+                (ports["caller"], "/peers/callee", through),
+                (ports["callee"], "/", direct),
+            ):
+                series.values.append(timed(lambda p=port, u=path: http_get(p, u)))
+        scale = ("scale", "deployment/callee", "-n", namespace)
+        for _ in range(runs):
+            cluster.kubectl(*scale, "--replicas=0")
+            wait_for(
+                lambda: (
+                    not cluster.get("pods", "-n", namespace, "-l", "app.kubernetes.io/name=callee")[
+                        "items"
+                    ]
+                ),
+                120,
+                "callee gone",
+            )
+            cluster.kubectl(*scale, "--replicas=1")
+            started = time.perf_counter()
+            wait_for(
+                lambda: http_get(ports["caller"], "/peers/callee")[0] == 200, 180, "callee back"
+            )
+            recovery.values.append(time.perf_counter() - started)
+    finally:
+        os.killpg(session.pid, 15)
+        session.wait(timeout=60)
+        cluster.down(repo)
+        shutil.rmtree(repo, ignore_errors=True)
+    added = [a - b for a, b in zip(sorted(through.values), sorted(direct.values), strict=True)]
+    notes = [
+        "A new service: from `make service` (run while `tilt up` runs over every service, with "
+        "no step by hand) to its /readyz answering 200 through its port-forward; warm: the "
+        "dependency layers are in Docker's cache.",
+        f"One call through the client (caller's GET /peers/callee, which calls callee's GET /) "
+        f"against callee's GET / made directly, both through a port-forward: p50 "
+        f"{percentile(through.values, 0.5) * 1000:.1f} ms against "
+        f"{percentile(direct.values, 0.5) * 1000:.1f} ms, p99 "
+        f"{percentile(through.values, 0.99) * 1000:.1f} ms against "
+        f"{percentile(direct.values, 0.99) * 1000:.1f} ms; the call adds about "
+        f"{percentile(added, 0.5) * 1000:.1f} ms at p50.",
+        "Recovery: the callee scaled to zero, then back to one; timed from the scale-up to the "
+        "caller's first 200 (the callee's start-up and readiness included).",
+    ]
+    return (SYSTEM_TITLE, [appear, through, direct, recovery], notes), {
+        "new_service_s": appear.median,
+        "peer_added_p50_ms": percentile(added, 0.5) * 1000,
+    }

@@ -32,6 +32,7 @@ to timeout_graceful_shutdown, and cancels the requests still running. From the s
 import asyncio
 import functools
 import signal
+import socket
 import threading
 from typing import Any
 
@@ -79,6 +80,12 @@ class BoundedConnection(H11Protocol):
             transport.close()
             return
         drain_on_sigterm()
+        # An answer's head and body are two writes: with Nagle's algorithm the body would wait
+        # for the client's delayed ACK (40 ms on every keep-alive request between pods).
+        # asyncio sets TCP_NODELAY on the sockets it connects, not on those a server accepts.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self.expect_head()
 
