@@ -42,8 +42,8 @@ run: $(VENV)/.installed ## Serve one service on 127.0.0.1 with its .env.developm
 # The tests' own venvs (a service's locked dev tools, the CRD models), built while the
 # network is there: the suite itself needs none.
 TEST_VENVS := $(VENV)/.installed $(CHECKOV_VENV)/.installed .cache/test-venvs.installed
-.cache/test-venvs.installed: $(VENV)/.installed template/requirements-dev.lock tests/requirements-crd.txt
-	$(PYTHON) -m tests.helpers
+.cache/test-venvs.installed: $(VENV)/.installed template/requirements-dev.lock tests/support/requirements-crd.txt
+	$(PYTHON) -m tests.support.helpers
 	touch $@
 
 # Only the whole suite needs checkov and the tests' venvs.
@@ -125,7 +125,7 @@ lock: $(VENV)/.installed ## Re-lock the template's dependencies, or a service's 
 	@$(PYTHON) -m hooks lock --name "$$name"
 
 engine: $(VENV)/.installed ## A Docker engine and base images for the container tests (installs if root)
-	@$(PYTHON) -m tests.engine
+	@$(PYTHON) -m tests.support.engine
 
 bench: $(TEST_VENVS) ## Measure the developer loop; writes docs/benchmarks.md [runs=5]
 	$(PYTHON) -m bench $${runs:-5}

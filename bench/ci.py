@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from bench.report import Series, timed
-from tests.helpers import VENVS, add_service, git, snapshot_repo
+from tests.support.helpers import VENVS, add_service, git, snapshot_repo
 
 Section = tuple[str, list[Series], list[str]]
 

@@ -12,8 +12,9 @@ import uuid
 from pathlib import Path
 
 from bench.report import Series, percentile, timed
-from tests.helpers import add_service, commit_all, edit, snapshot_repo
-from tests.livecluster import LiveCluster, find_cluster, free_ports, http_get, wait_for
+from tests.support.helpers import add_service, commit_all, edit, snapshot_repo
+from tests.support.livecluster import LiveCluster, find_cluster
+from tests.support.net import free_ports, http_get, wait_for
 
 Section = tuple[str, list[Series], list[str]]
 TITLE = "10. Dev loop on a real cluster"

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Series, percentile, timed
-from tests.containers import PodSpec, free_port, get, image_bytes, running, wait_until
-from tests.engine import docker, engine_answers
-from tests.helpers import VENVS, add_service, git, service_venv, snapshot_repo
-from tests.kube import by_kind, kustomize, quantity
-from tests.load import (
+from tests.support.containers import PodSpec, image_bytes, running
+from tests.support.engine import docker, engine_answers
+from tests.support.helpers import VENVS, add_service, git, service_venv, snapshot_repo
+from tests.support.load import (
     MIB,
     bodies_waiting,
     concurrent_posts,
@@ -28,8 +27,10 @@ from tests.load import (
     stalled_by_held_budget,
     throughput,
 )
-from tests.load import run as drive
-from tests.tiltfile import tiltfile_result
+from tests.support.load import run as drive
+from tests.support.net import free_port, http_get, wait_for
+from tests.support.tiltfile import tiltfile_result
+from tests.support.validation import by_kind, kustomize, quantity
 
 VENV = Path(sys.prefix)
 COPIER = str(VENV / "bin" / "copier")
@@ -179,11 +180,11 @@ def _start_and_reload(service: Path, runs: int) -> tuple[Series, Series]:
     for _ in range(runs):
         started = time.perf_counter()
         with running("bench:runtime", prod, "bench-start") as (_, port):
-            wait_until(lambda p=port: get(p, "/readyz")[0] == 200, 30, interval=0.02)
+            wait_for(lambda p=port: http_get(p, "/readyz", timeout=1)[0] == 200, 30, "ready", 0.02)
             ready.values.append(time.perf_counter() - started)
     main = service / "src" / "bench" / "main.py"
     with running("bench:dev", PodSpec.render(service, "overlays/dev"), "bench-dev") as (name, port):
-        wait_until(lambda: get(port, "/readyz")[0] == 200, 30)
+        wait_for(lambda: http_get(port, "/readyz", timeout=1)[0] == 200, 30, "ready")
         for number in range(runs):
             marker = f"reload-{number}"
             main.write_text(
@@ -201,7 +202,7 @@ def _start_and_reload(service: Path, runs: int) -> tuple[Series, Series]:
                 check=True,
                 capture_output=True,
             )
-            wait_until(lambda m=marker: m in get(port, "/")[1], 30, interval=0.02)
+            wait_for(lambda m=marker: m in http_get(port, "/", timeout=1)[1], 30, "served", 0.02)
             reload_.values.append(time.perf_counter() - started)
     return ready, reload_
 

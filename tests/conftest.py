@@ -1,4 +1,6 @@
-"""Fixtures: an isolated machine, the template as a clean git repo, rendered services."""
+"""Fixtures (an isolated machine, the template as a clean git repo, rendered services), and
+the tiers: each test's folder is its tier, marked as such, and `make test` ends with a line
+per tier saying what ran and, for what was skipped, why (docs/testing.md)."""
 
 import os
 import shutil
@@ -9,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import BIN, CACHE, LONGEST_FIRST, VENV_CACHE, service_venv, snapshot_repo
+from tests.support.helpers import BIN, CACHE, LONGEST_FIRST, VENV_CACHE, service_venv, snapshot_repo
 
 # The answer matrix every rendered-service check runs over.
 MATRIX: dict[str, dict[str, Any]] = {
@@ -26,14 +28,49 @@ MATRIX: dict[str, dict[str, Any]] = {
 }
 
 
+# Each folder of tests/ is a tier: what it checks, and what it needs (docs/testing.md).
+TIERS = {
+    "check": "this repository and services/ (make check)",
+    "template": "the template rendered and the platform's commands, in throwaway repositories",
+    "tilt": "real Tilt evaluates the Tiltfiles (tilt on PATH)",
+    "load": "one service under hostile and heavy traffic, on 127.0.0.1",
+    "containers": "images built and run in a Docker engine (make engine)",
+    "cluster": "make dev for real: Tilt on a real cluster",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest modules first (LONGEST_FIRST), then the rest in their usual order."""
+    """Mark each test with its folder's tier; the longest modules first (LONGEST_FIRST),
+    then the rest in their usual order."""
+    for item in items:
+        if item.path.parent.name in TIERS:
+            item.add_marker(item.path.parent.name)
 
     def rank(item: pytest.Item) -> int:
         name = item.path.name
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a module stays
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per tier: how many passed, failed and were skipped, and why they were."""
+    counts: dict[str, dict[str, int]] = {tier: {} for tier in TIERS}
+    reasons: dict[str, set[str]] = {tier: set() for tier in TIERS}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            tier = next((t for t in TIERS if t in getattr(report, "keywords", {})), None)
+            if tier is None or (outcome == "passed" and report.when != "call"):
+                continue
+            counts[tier][outcome] = counts[tier].get(outcome, 0) + 1
+            if outcome == "skipped" and isinstance(report.longrepr, tuple):
+                reasons[tier].add(str(report.longrepr[2]).removeprefix("Skipped: "))
+    terminalreporter.section("tiers")
+    for tier, what in TIERS.items():
+        ran = ", ".join(f"{n} {outcome}" for outcome, n in counts[tier].items()) or "not run"
+        terminalreporter.write_line(f"{tier:<10} {ran}: {what}")
+        for reason in sorted(reasons[tier]):
+            terminalreporter.write_line(f"{'':<10} skipped: {reason}")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -99,7 +136,7 @@ def service_python() -> Path:
 @pytest.fixture(scope="session")
 def engine() -> None:
     """A Docker engine: skipped without one, except in CI, where that is a failure."""
-    from tests.engine import engine_answers
+    from tests.support.engine import engine_answers
 
     if not engine_answers():
         message = "no Docker engine answers: run `make engine`"
@@ -111,7 +148,7 @@ def engine() -> None:
 @pytest.fixture(scope="session")
 def live_cluster() -> Any:
     """A real cluster and Tilt: skipped without them, except in CI, where that is a failure."""
-    from tests.livecluster import find_cluster
+    from tests.support.livecluster import find_cluster
 
     found = find_cluster()
     if isinstance(found, str):
@@ -119,3 +156,21 @@ def live_cluster() -> Any:
             pytest.fail(f"{found}; CI always runs the real-cluster tier (.ci/run starts one)")
         pytest.skip(f"{found} (CI always runs these)")
     return found
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    """An image registry on 127.0.0.1, removed afterwards."""
+    from tests.support.stand_ins import serve_registry
+
+    with serve_registry(tmp_path) as where:
+        yield where
+
+
+@pytest.fixture
+def github() -> Iterator[tuple[Any, str]]:
+    """A stand-in for GitHub's pull request API, and its URL."""
+    from tests.support.stand_ins import github_api
+
+    with github_api() as api:
+        yield api

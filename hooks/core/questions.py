@@ -29,7 +29,7 @@ def _asked(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 # Port answers, each with an example; range checks are copier.yml's validators'.
-PORTS = {"service_port": 8000, "dev_port": 18000}
+PORTS = {"service_port": "9000", "dev_port": "18042"}
 PORT = re.compile(r"[1-9][0-9]{0,4}")
 
 

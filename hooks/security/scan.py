@@ -116,6 +116,11 @@ def checkov(repo: Path, directory: Path) -> list[Finding]:
     ]
 
 
+def under(findings: list[Finding], folder: str) -> list[Finding]:
+    """The findings in files under `folder` of the scanned tree."""
+    return [f for f in findings if f.target.startswith(f"{folder}/")]
+
+
 def unaccepted(findings: list[Finding], repo: Path) -> list[Finding]:
     """Findings the suppression file does not accept (dev relaxations only in dev.yaml)."""
     listed = yaml.safe_load((repo / SUPPRESSIONS).read_text())

@@ -1,0 +1,142 @@
+"""A real cluster for the dev-loop tier: found, never created, by what the tests started with.
+
+The tier runs when `tilt` is on PATH and a cluster answers in a context the platform may
+deploy to: the one named by PLATFORM_KUBE_CONTEXT (what `make dev cluster=existing
+context=NAME` sets), or the kubeconfig's current context when it is the platform's own
+k3d or minikube cluster. Everything is read at import, before the test machine is isolated.
+"""
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hooks.core.kube import KUBECTL
+from hooks.core.settings import CREATED_CLUSTERS, kube_context, load_settings
+from tests.support.helpers import REPO
+from tests.support.net import free_ports
+from tests.support.tiltfile import TILT
+
+KUBECONFIG = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+CHOSEN_CONTEXT = os.environ.get("PLATFORM_KUBE_CONTEXT", "")
+
+
+@dataclass(frozen=True)
+class LiveCluster:
+    """A reachable cluster, its context and the tilt binary to drive it with."""
+
+    context: str
+    tilt: str
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment `make dev` gives Tilt, for this cluster."""
+        return {
+            **os.environ,
+            "KUBECONFIG": KUBECONFIG,
+            "PLATFORM_KUBE_CONTEXT": self.context,
+            "PATH": f"{os.environ['PATH']}:{Path(self.tilt).parent}",
+            **extra,
+        }
+
+    def kubectl(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [KUBECTL, "--context", self.context, *args],
+            input=stdin,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert not check or result.returncode == 0, f"kubectl {args}: {result.stderr}"
+        return result
+
+    def get(self, *args: str) -> Any:
+        """`kubectl get ... -o json`, parsed."""
+        return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+
+    def ci(
+        self, repo: Path, *services: str, timeout: str = "10m"
+    ) -> subprocess.CompletedProcess[str]:
+        """`tilt ci` of the root Tiltfile in `repo`, in this cluster's context."""
+        [port] = free_ports(1)
+        return subprocess.run(
+            [
+                self.tilt,
+                "ci",
+                "--context",
+                self.context,
+                "--port",
+                str(port),
+                "--timeout",
+                timeout,
+                "--",
+                *services,
+            ],
+            cwd=repo,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def down(self, repo: Path) -> None:
+        """`tilt down` of the root Tiltfile in `repo`, namespaces included."""
+        subprocess.run(
+            [self.tilt, "down", "--context", self.context, "--delete-namespaces"],
+            cwd=repo,
+            env=self.env(),
+            capture_output=True,
+            check=False,
+        )
+
+    def pods(self, namespace: str, service: str) -> list[dict[str, Any]]:
+        """The live pods of a service."""
+        found = self.get("pods", "-n", namespace, "-l", f"app.kubernetes.io/name={service}")
+        return [p for p in found["items"] if not p["metadata"].get("deletionTimestamp")]
+
+    def registry(self) -> str:
+        """The registry host the cluster announces (KEP-1755), as Tilt reads it."""
+        hosting = self.get("configmap", "local-registry-hosting", "-n", "kube-public")
+        return str(yaml.safe_load(hosting["data"]["localRegistryHosting.v1"])["host"])
+
+
+def _platform_contexts() -> list[str]:
+    settings = load_settings(REPO)
+    return [kube_context(settings, product) for product in CREATED_CLUSTERS]
+
+
+def find_cluster() -> LiveCluster | str:
+    """The cluster to test against, or why there is none."""
+    if TILT is None:
+        return "tilt is not on PATH"
+    context = CHOSEN_CONTEXT
+    if not context:
+        current = subprocess.run(
+            [KUBECTL, "config", "current-context"],
+            env={**os.environ, "KUBECONFIG": KUBECONFIG},
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if current not in _platform_contexts():
+            return (
+                f"no cluster in a context the platform may use (current: {current or 'none'}); "
+                "set PLATFORM_KUBE_CONTEXT=NAME for a cluster you run"
+            )
+        context = current
+    cluster = LiveCluster(context, TILT)
+    answer = cluster.kubectl("get", "--raw", "/readyz", "--request-timeout=5s", check=False)
+    if answer.returncode:
+        return f"the cluster of context {context} does not answer: {answer.stderr.strip()}"
+    return cluster
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
