@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from hooks.core.gitrepo import git, git_succeeds
+from hooks.core.gitrepo import git, git_succeeds, with_settings
 from hooks.core.services import SERVICES_DIR
 from hooks.errors import HookError
 
@@ -107,11 +107,8 @@ def push_environment(repo: Path, remote: str) -> dict[str, str]:
     url = urlsplit(git(repo, "remote", "get-url", remote).strip())
     if token and url.scheme == "https":
         credentials = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        environment.update(
-            GIT_CONFIG_COUNT="1",
-            GIT_CONFIG_KEY_0=f"http.https://{url.netloc}/.extraheader",
-            GIT_CONFIG_VALUE_0=f"AUTHORIZATION: basic {credentials}",
-        )
+        header = {f"http.https://{url.netloc}/.extraheader": f"AUTHORIZATION: basic {credentials}"}
+        environment.update(with_settings(environment, header))
     return environment
 
 

@@ -33,6 +33,20 @@ def forget_inherited_repository() -> None:
         os.environ.pop(name, None)
 
 
+def with_settings(environ: dict[str, str], settings: dict[str, str]) -> dict[str, str]:
+    """The GIT_CONFIG_* variables that give git `settings` on top of any `environ` already
+    gives (git reads them as `-c` options, after every config file); a setting given there
+    already is left as it is."""
+    count = int(environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    given = {environ.get(f"GIT_CONFIG_KEY_{number}") for number in range(count)}
+    added = {key: value for key, value in settings.items() if key not in given}
+    variables = {"GIT_CONFIG_COUNT": str(count + len(added))}
+    for number, (key, value) in enumerate(added.items(), start=count):
+        variables[f"GIT_CONFIG_KEY_{number}"] = key
+        variables[f"GIT_CONFIG_VALUE_{number}"] = value
+    return variables
+
+
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     """Run git in repo and return its stdout; a failure becomes a HookError."""
     result = subprocess.run(

@@ -3,8 +3,6 @@
 from pathlib import Path
 from typing import Any
 
-import copier
-
 
 def render_service(
     template: Path | str,
@@ -19,6 +17,8 @@ def render_service(
     the newest release tag). Tasks run only when asked: `make service` creates the local env
     files; a scratch render for comparison or locking needs none. `ask` prompts for what the
     answers leave open (in a terminal); otherwise the defaults are taken."""
+    import copier  # a third of a second: commands that render nothing never pay it
+
     copier.run_copy(
         str(template),
         str(destination),

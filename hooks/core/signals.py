@@ -1,7 +1,10 @@
 """Stopping signals: SIGTERM, SIGHUP (a closed terminal or SSH session) and SIGQUIT get the
 same care as Ctrl-C, and the few steps that must not be cut in half block them all."""
 
+import ctypes
+import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -41,3 +44,17 @@ def interruptible() -> Iterator[None]:
             for number, handler in previous.items():
                 if signal.getsignal(number) == _interrupt:
                     signal.signal(number, handler)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """This process gets SIGKILL when `parent`, the process that started it, dies, however it
+    dies (Linux; elsewhere a no-op). For helpers whose work only their parent may use."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)

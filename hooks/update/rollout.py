@@ -11,6 +11,7 @@ A service whose update fails or is interrupted before that is left as it was.
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import copier
 
@@ -24,7 +25,7 @@ from hooks.core.services import find_services
 from hooks.core.session import children_stderr_held, exclusive
 from hooks.core.versions import resolve, template_version
 from hooks.errors import HookError
-from hooks.update import workspace
+from hooks.update import parallel, reuse, workspace
 from hooks.update.pins import follow_template_locks
 
 
@@ -125,6 +126,7 @@ def _precheck(
 class Prepared:
     """A service's update, computed in its workspace, not yet written."""
 
+    relative: str
     outcome: Outcome
     changes: list[Change] = field(default_factory=list)
 
@@ -172,9 +174,9 @@ def prepare(
             "failed",
             told[-1].removeprefix("error: ") if told else message,
         )
-        return Prepared(outcome)
+        return Prepared(relative, outcome)
     outcome.result = "conflicts" if outcome.conflicts else "updated"
-    return Prepared(outcome, changes)
+    return Prepared(relative, outcome, changes)
 
 
 def write(repo: Path, service: Path, prepared: Prepared) -> Outcome:
@@ -192,24 +194,6 @@ def write(repo: Path, service: Path, prepared: Prepared) -> Outcome:
         )
         return outcome
     journal.apply(repo, service, prepared.changes)
-    return outcome
-
-
-def update_service(
-    repo: Path,
-    service: Path,
-    base: str,
-    ref: str,
-    shown: str,
-    answers: dict[str, str],
-    scratch: Path,
-) -> Outcome:
-    """Check, prepare and write one service's update."""
-    outcome = _precheck(repo, service, base, ref, answers)
-    if outcome is None:
-        relative = service.relative_to(repo).as_posix()
-        outcome = write(repo, service, prepare(repo, relative, base, ref, answers, scratch))
-    outcome.after = shown
     return outcome
 
 
@@ -244,27 +228,68 @@ def rollout(
                 yield f"{', '.join(new)}: not asked by {recorded}; the newest template asks it"
         git_ref, shown = template_version(repo, ref)
         try:
-            for number, service in enumerate(targets, start=1):
-                yield f"[{number}/{len(targets)}] {service.name}: updating to {shown} ..."
-                base = git(repo, "rev-parse", "HEAD").strip()  # commits made meanwhile count
-                scratch = session.scratch / service.name
-                outcome = update_service(
-                    repo, service, base, git_ref, shown, changes or {}, scratch
+            with reuse.installed(session.scratch / "template-cache"):
+                done = yield from _update_each(
+                    repo, targets, git_ref, shown, changes or {}, session.scratch
                 )
-                yield f"[{number}/{len(targets)}] {service.name}: {outcome.result}"
-                outcomes.append(outcome)
-        except KeyboardInterrupt:
-            outcomes.append(
-                Outcome(
-                    targets[len(outcomes)].name,
-                    result="interrupted",
-                    detail="left as it was; rerun make update",
+                outcomes += [done[service.name] for service in targets]
+        except KeyboardInterrupt as stopped:
+            done = stopped.args[1] if len(stopped.args) > 1 else {}
+            for service in targets:
+                outcomes.append(
+                    done.get(service.name)
+                    or Outcome(
+                        service.name,
+                        result="interrupted",
+                        detail="left as it was; rerun make update",
+                    )
                 )
-            )
             yield table(outcomes)
             raise
         yield from graph.follow(repo, *_affected(repo, name, before))
     return outcomes
+
+
+def _update_each(
+    repo: Path, targets: list[Path], ref: str, shown: str, answers: dict[str, str], scratch: Path
+) -> Generator[str, None, dict[str, Outcome]]:
+    """Check each service, prepare the updates of those that need one in parallel, and write
+    each, whole, as it comes (core/journal); the lines say what starts and what ended how.
+
+    Interrupted, it raises KeyboardInterrupt(message, outcomes so far)."""
+    done: dict[str, Outcome] = {}
+    work = []
+
+    def ended(service: Path, outcome: Outcome) -> str:
+        outcome.after = shown
+        done[service.name] = outcome
+        return f"[{len(done)}/{len(targets)}] {service.name}: {outcome.result}"
+
+    for service in targets:
+        base = git(repo, "rev-parse", "HEAD").strip()  # commits made meanwhile count
+        outcome = _precheck(repo, service, base, ref, answers)
+        if outcome is None:
+            relative = service.relative_to(repo).as_posix()
+            work.append((repo, relative, base, ref, answers, scratch / service.name))
+        else:
+            yield ended(service, outcome)
+    try:
+        if work:
+            at_once = min(parallel.JOBS, len(work))
+            yield f"updating {len(work)} service(s) to {shown}, {at_once} at a time ..."
+        for prepared in parallel.run(work, scratch / "template-cache", prepare, _crashed):
+            service = repo / prepared.relative
+            yield ended(service, write(repo, service, prepared))
+    except KeyboardInterrupt as stopped:
+        raise KeyboardInterrupt(str(stopped), done) from None
+    return done
+
+
+def _crashed(item: tuple[Any, ...], why: str) -> Prepared:
+    """The update of a service whose worker ended without one (killed, out of memory)."""
+    repo, relative = item[0], item[1]
+    before = str(read_answers(repo / relative)["_commit"])
+    return Prepared(relative, Outcome(Path(relative).name, before, result="failed", detail=why))
 
 
 def _affected(

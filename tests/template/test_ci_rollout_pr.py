@@ -267,3 +267,26 @@ def test_the_push_authenticates_with_gh_token_through_the_environment(repo: Path
         == "AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46YS10ZXN0LXRva2Vu"
     )
     assert TOKEN not in git(repo, "config", "--list")
+
+
+def test_the_push_keeps_the_git_settings_the_environment_already_gives(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hooks.ci.rolloutbranch import push_environment
+
+    git(repo, "remote", "set-url", "origin", "https://git.example.com/acme/platform.git")
+    monkeypatch.setenv("GH_TOKEN", TOKEN)
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "user.name")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "Set By The Runner")
+    environment = push_environment(repo, "origin")
+    seen = subprocess.run(
+        ["git", "config", "--get-regexp", r"^(user\.name|http\..*extraheader)$"],
+        cwd=repo,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "user.name Set By The Runner" in seen
+    assert "http.https://git.example.com/.extraheader AUTHORIZATION: basic" in seen

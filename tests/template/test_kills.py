@@ -175,6 +175,68 @@ def test_git_commands_in_another_shell_never_see_a_changed_index(tmp_path: Path)
     assert {recorded(repo / "services" / name) for name in names} == {"v0.2.0"}
 
 
+def processes_in(folder: Path) -> list[int]:
+    """Processes whose working directory is inside `folder`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and folder in Path(os.readlink(entry / "cwd")).parents:
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running or stopped; a zombie, dead but not yet reaped, counts as gone."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def is_worker(pid: int) -> bool:
+    try:
+        return b"hooks.update.parallel" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_the_update_killed_alone_leaves_no_worker_behind(tmp_path: Path) -> None:
+    """The OOM killer, or kill -9 PID, stops the update and not its workers' group: the
+    workers die with it, so nothing keeps writing while the next command runs."""
+    repo = released_repo(tmp_path)
+    update = start_make(repo, tmp_path, "update")
+    assert update.stdout is not None
+    for line in update.stdout:
+        if line.startswith("updating "):
+            break
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while not workers and time.monotonic() < deadline:
+        workers = [pid for pid in processes_in(repo / ".cache/scratch") if is_worker(pid)]
+    assert workers, "no worker was seen preparing an update"
+    main = int(Path(f"/proc/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    for worker in workers:  # frozen: without dying with the update they would stay
+        os.kill(worker, signal.SIGSTOP)
+    try:
+        os.kill(main, signal.SIGKILL)
+        update.communicate(timeout=120)
+        deadline = time.monotonic() + 30
+        while any(alive(worker) for worker in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(worker) for worker in workers)
+    finally:
+        for worker in workers:
+            if alive(worker):
+                os.kill(worker, signal.SIGKILL)
+    rerun = make(repo, "update")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert {recorded(repo / "services" / name) for name in NAMES} == {"v0.2.0"}
+    assert git(repo, "diff", "--cached", "--name-only") == ""
+
+
 def test_a_commit_in_another_shell_during_the_update_commits_only_what_was_staged(
     tmp_path: Path,
 ) -> None:
@@ -182,7 +244,7 @@ def test_a_commit_in_another_shell_during_the_update_commits_only_what_was_stage
     update = start_make(repo, tmp_path, "update")
     assert update.stdout is not None
     for line in update.stdout:
-        if line.startswith("[2/3]"):
+        if line.startswith("[1/3]"):  # one service written, the others still to come
             break
     (repo / "docs" / "mine.md").write_text("committed mid-update\n")
     git(repo, "add", "docs/mine.md")

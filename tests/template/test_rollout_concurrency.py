@@ -45,15 +45,19 @@ def test_an_interrupted_rollout_leaves_each_service_whole_and_the_rerun_converge
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     chance = random.Random(seed)  # noqa: S311 - spreads the signals, not security
+    # After how many progress lines the signal is sent: 1 is "updating 3 service(s) ...",
+    # 2 and 3 each say a service ended.
     stops = [(signal.SIGINT, 1), (signal.SIGTERM, 2), (signal.SIGINT, 3), (signal.SIGTERM, 1)]
     states = set()
     for sig, step in stops:
         process = start_make(repo, tmpdir, "update")
         assert process.stdout is not None
-        for line in process.stdout:  # the signal lands while that service is being updated
-            if line.startswith(f"[{step}/3]") and "updating" in line:
+        seen = 0
+        for line in process.stdout:  # the signal lands while services are being updated
+            seen += line.startswith(("updating ", "[1/3]", "[2/3]"))
+            if seen == step:
                 break
-        time.sleep(chance.uniform(0, 1.5))
+        time.sleep(chance.uniform(0, 1.0))
         os.killpg(process.pid, sig)
         _, errors = process.communicate(timeout=120)
         assert "Traceback" not in errors
