@@ -11,7 +11,6 @@ A service whose update fails or is interrupted before that is left as it was.
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import copier
 
@@ -131,22 +130,34 @@ class Prepared:
     changes: list[Change] = field(default_factory=list)
 
 
-def prepare(
-    repo: Path, relative: str, base: str, ref: str, answers: dict[str, str], scratch: Path
-) -> Prepared:
+@dataclass
+class Job:
+    """One service's update to prepare: everything a worker process needs."""
+
+    repo: Path
+    relative: str  # the service's folder in repo
+    base: str  # the commit its workspace starts from
+    ref: str  # the template version to update to
+    answers: dict[str, str]  # answers to change (data=)
+    scratch: Path  # the job's own scratch folder
+    graph: dict[str, graph.Node]  # every service's node as the rollout began
+
+
+def prepare(job: Job) -> Prepared:
     """Update the service in a workspace of its own; return the outcome and the changes.
 
     Never touches the user's repository; raises only for an interruption."""
+    repo, relative = job.repo, job.relative
     outcome = Outcome(Path(relative).name, str(read_answers(repo / relative)["_commit"]))
     said: list[str] = []
     try:
-        space = workspace.create(repo, base, relative, scratch / "workspace")
+        space = workspace.create(repo, job.base, relative, job.scratch / "workspace")
         before = workspace.snapshot(space.service)
-        with workspace.inside(space, scratch / "tmp"), children_stderr_held() as said:
+        with workspace.inside(space, job.scratch / "tmp"), children_stderr_held() as said:
             copier.run_update(
                 relative,
-                vcs_ref=ref,
-                data=answers,
+                vcs_ref=job.ref,
+                data=job.answers,
                 defaults=True,
                 overwrite=True,
                 unsafe=True,
@@ -161,9 +172,10 @@ def prepare(
             )
         outcome.conflicts = workspace.conflicts_in(space.root, space.service)
         answers_now = read_answers(space.service, required=("service_name",))
-        graph.write_generated(graph.nodes(repo, {space.service.name: answers_now}), space.service)
+        name = space.service.name
+        graph.write_generated({**job.graph, name: graph.node_of(name, answers_now)}, space.service)
         old_commit = resolve(repo, outcome.before) or ""
-        outcome.detail = follow_template_locks(space.root, space.service, old_commit, ref)
+        outcome.detail = follow_template_locks(space.root, space.service, old_commit, job.ref)
         changes = workspace.changes_between(before, workspace.snapshot(space.service))
     except KeyboardInterrupt:
         raise
@@ -230,7 +242,7 @@ def rollout(
         try:
             with reuse.installed(session.scratch / "template-cache"):
                 done = yield from _update_each(
-                    repo, targets, git_ref, shown, changes or {}, session.scratch
+                    repo, targets, (git_ref, shown), changes or {}, session.scratch, before
                 )
                 outcomes += [done[service.name] for service in targets]
         except KeyboardInterrupt as stopped:
@@ -251,12 +263,18 @@ def rollout(
 
 
 def _update_each(
-    repo: Path, targets: list[Path], ref: str, shown: str, answers: dict[str, str], scratch: Path
+    repo: Path,
+    targets: list[Path],
+    versions: tuple[str, str],
+    answers: dict[str, str],
+    scratch: Path,
+    nodes: dict[str, graph.Node],
 ) -> Generator[str, None, dict[str, Outcome]]:
     """Check each service, prepare the updates of those that need one in parallel, and write
     each, whole, as it comes (core/journal); the lines say what starts and what ended how.
 
     Interrupted, it raises KeyboardInterrupt(message, outcomes so far)."""
+    ref, shown = versions
     done: dict[str, Outcome] = {}
     work = []
 
@@ -270,7 +288,7 @@ def _update_each(
         outcome = _precheck(repo, service, base, ref, answers)
         if outcome is None:
             relative = service.relative_to(repo).as_posix()
-            work.append((repo, relative, base, ref, answers, scratch / service.name))
+            work.append(Job(repo, relative, base, ref, answers, scratch / service.name, nodes))
         else:
             yield ended(service, outcome)
     try:
@@ -285,11 +303,11 @@ def _update_each(
     return done
 
 
-def _crashed(item: tuple[Any, ...], why: str) -> Prepared:
+def _crashed(job: Job, why: str) -> Prepared:
     """The update of a service whose worker ended without one (killed, out of memory)."""
-    repo, relative = item[0], item[1]
-    before = str(read_answers(repo / relative)["_commit"])
-    return Prepared(relative, Outcome(Path(relative).name, before, result="failed", detail=why))
+    before = str(read_answers(job.repo / job.relative)["_commit"])
+    name = Path(job.relative).name
+    return Prepared(job.relative, Outcome(name, before, result="failed", detail=why))
 
 
 def _affected(
