@@ -201,8 +201,12 @@ def build_venv(venv: Path, requirements: Path, *pip_options: str) -> None:
     (venv / ".complete").touch()
 
 
-def service_venv(lock: Path = REPO / "template" / "requirements-dev.lock") -> Path:
-    """A venv with a service's locked dev dependencies (the template's by default)."""
+TEMPLATE_LOCKS = REPO / "template" / "locks"  # one folder per variant (hooks/update/pins.py)
+
+
+def service_venv(lock: Path = TEMPLATE_LOCKS / "base" / "requirements-dev.lock") -> Path:
+    """A venv with a service's locked dev dependencies (the template's base variant's by
+    default)."""
     return cached_venv("service-venv", lock, "--require-hashes", "--no-deps")
 
 
@@ -226,5 +230,6 @@ def make_in_service(service: Path, *targets: str) -> subprocess.CompletedProcess
 
 if __name__ == "__main__":
     # `make test` builds the tests' own venvs first, so that the suite runs offline.
-    service_venv()
+    for variant_lock in sorted(TEMPLATE_LOCKS.glob("*/requirements-dev.lock")):
+        service_venv(variant_lock)
     crd_venv()
