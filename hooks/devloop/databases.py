@@ -5,10 +5,11 @@ For `database=postgres` the service's dev overlay holds a Postgres of its own
 (k8s/components/postgres: a StatefulSet `<service>-postgres` on a PersistentVolumeClaim, its
 Service and NetworkPolicy) and its base a migration Job `<service>-migrate`. The user,
 password and database come from DATABASE_URL in the service's .env.development, one value for
-both sides: the Postgres is made with them (the Secret `<service>-postgres`, the official
-image's POSTGRES_* variables) and the service reads the same URL with the host and port of
-that Postgres' Service (its own Secret). Tilt starts the Postgres, then the migration Job
-(ready once it completed), then the service. Prod has no database in the cluster.
+both sides: the Postgres is made with them (the official image's POSTGRES_* variables, from
+the ConfigMap and the Secret `<service>-postgres`) and the service reads the same URL with
+the host and port of that Postgres' Service (its own Secret). Tilt starts the Postgres, then
+the migration Job (ready once it completed), then the service. Prod has no database in the
+cluster.
 
 No message here ever holds DATABASE_URL or its password.
 """
@@ -99,10 +100,12 @@ def cluster_url(database: DevDatabase, url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{credentials}@{database.address}"))
 
 
-def server_secret(database: DevDatabase, url: str) -> dict[str, str]:
-    """What the official image makes its database with (POSTGRES_*), from DATABASE_URL."""
+def server_settings(database: DevDatabase, url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """What the official image makes its database with (POSTGRES_*), from DATABASE_URL: the
+    user and database for a ConfigMap, the password for a Secret (Tilt hides a Secret's
+    values wherever they appear in its log, and a user named like the service is everywhere)."""
     user, password, name = _parts(database, url)
-    return {"POSTGRES_USER": user, "POSTGRES_PASSWORD": password, "POSTGRES_DB": name}
+    return {"POSTGRES_USER": user, "POSTGRES_DB": name}, {"POSTGRES_PASSWORD": password}
 
 
 def image_build(repo: Path, kind: str) -> dict[str, Any]:
@@ -135,7 +138,7 @@ def resources(
         d
         for d in documents
         if d["metadata"]["name"].startswith(database.name)
-        and d["kind"] in ("NetworkPolicy", "Secret")
+        and d["kind"] in ("NetworkPolicy", "ConfigMap", "Secret")
     ]
     migration = [
         d

@@ -60,13 +60,17 @@ def _secret(metadata: dict[str, Any], name: str, data: dict[str, str]) -> dict[s
     }
 
 
-def _rename_references(documents: list[dict[str, Any]], names: dict[str, str]) -> None:
-    """Point every workload's envFrom at the renamed ConfigMaps and Secrets."""
+def _rename_references(
+    documents: list[dict[str, Any]], names: dict[str, str], kind: str = ""
+) -> None:
+    """Point every workload's envFrom at the renamed ConfigMaps and Secrets (of one `kind` of
+    reference, configMapRef or secretRef, when a ConfigMap and a Secret share a name)."""
     for document in documents:
         template = document.get("spec", {}).get("template", {}).get("spec", {})
         for container in template.get("containers", []):
             for source in container.get("envFrom", []):
-                for reference in (source.get("configMapRef"), source.get("secretRef")):
+                for key in [kind] if kind else ["configMapRef", "secretRef"]:
+                    reference = source.get(key)
                     if reference and reference.get("name") in names:
                         reference["name"] = names[reference["name"]]
 
@@ -92,14 +96,24 @@ def dev_manifests(service_dir: Path, known: dict[str, Node] | None = None) -> li
     renamed[secret_ref["name"]] = secret["metadata"]["name"]
     added = [secret]
     database = databases.of(service_dir, read_answers(service_dir, required=()))
-    if database is not None:  # the Secret its Postgres is made with
+    if database is not None:  # what its Postgres is made with
         url = local_values(service_dir).get(databases.URL_KEY, "")
-        made_with = databases.server_secret(database, url)
+        plain, hidden = databases.server_settings(database, url)
         labels = {"app.kubernetes.io/name": database.kind}
         labels["app.kubernetes.io/instance"] = database.name
-        server = _secret({**config_map["metadata"], "labels": labels}, database.name, made_with)
-        renamed[database.name] = server["metadata"]["name"]
-        added.append(server)
+        metadata = {**config_map["metadata"], "labels": labels}
+        config_name = _suffixed(database.name, plain)
+        server_config: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {**metadata, "name": config_name},
+            "data": plain,
+        }
+        server_secret = _secret(metadata, database.name, hidden)
+        added += [server_config, server_secret]
+        _rename_references(documents, {database.name: config_name}, "configMapRef")
+        secret_name = server_secret["metadata"]["name"]
+        _rename_references(documents, {database.name: secret_name}, "secretRef")
     _rename_references(documents, renamed)
     return [*documents, *added]
 

@@ -31,6 +31,7 @@ VENVS = (
 # that short ones, not a long one begun last, fill its end. Only the order depends on this.
 LONGEST_FIRST = (
     "test_dev_loop.py",
+    "test_database.py",
     "test_ci_rollout_pr.py",
     "test_kills.py",
     "test_calls.py",
