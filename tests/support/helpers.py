@@ -35,6 +35,7 @@ LONGEST_FIRST = (
     "test_ci_rollout_pr.py",
     "test_kills.py",
     "test_calls.py",
+    "test_database_answer.py",
     "test_env_canaries.py",
     "test_documented_commands.py",
     "test_rollout.py",
@@ -216,16 +217,20 @@ def crd_venv() -> Path:
     return cached_venv("crd-venv", REPO / "tests" / "support" / "requirements-crd.txt", "--no-deps")
 
 
-def make_in_service(service: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    """The service's own `make` targets, in the cached venv of its requirements-dev.lock."""
+def make_in_service(
+    service: Path, *targets: str, args: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The service's own `make` targets, in the cached venv of its requirements-dev.lock
+    (`args` for pytest, `env` over this process's environment)."""
     venv = service_venv(service / "requirements-dev.lock").parent.parent
-    settings = [f"VENV={venv}", "-o", f"{venv}/.installed", "args=-p no:cacheprovider"]
+    settings = [f"VENV={venv}", "-o", f"{venv}/.installed", f"args=-p no:cacheprovider {args}"]
     return subprocess.run(
         ["make", "--no-print-directory", "-C", str(service), *targets, *settings],
         capture_output=True,
         text=True,
         check=False,
         stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
 
 
