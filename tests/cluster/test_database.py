@@ -210,6 +210,22 @@ def test_the_prod_overlay_with_its_migration_job_passes_the_apiservers_checks(
         check=False,
     )
     assert applied.returncode == 0, applied.stderr
+    # The deploy step's first half (docs/environment.md): everything but the Deployment.
+    first = live_cluster.kubectl(
+        "apply",
+        "--dry-run=server",
+        "-l",
+        "app.kubernetes.io/component!=server",
+        "-f",
+        "-",
+        stdin=yaml.safe_dump_all(documents),
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr
+    applied_first = first.stdout.splitlines()
+    assert any(line.startswith("job.batch/ledger-migrate-unreleased") for line in applied_first)
+    assert any(line.startswith("configmap/ledger-config-") for line in applied_first)
+    assert not any(line.startswith("deployment.apps/") for line in applied_first)
 
 
 def test_a_migration_that_fails_fails_tilt_ci_with_its_reason(

@@ -241,7 +241,8 @@ def test_a_model_without_its_migration_fails_its_tests(copy: Path) -> None:
 def test_without_server_binaries_one_line_says_what_to_install(copy: Path) -> None:
     # A plugin (src/ is on the service's PYTHONPATH) makes this machine one without them.
     (copy / "src" / "no_postgres_here.py").write_text(
-        "import os, sys\n\nsys.path.insert(0, os.getcwd())\nimport scripts.postgres as postgres\n\n\n"
+        "import os, sys\n\nsys.path.insert(0, os.getcwd())\n"
+        "import scripts.postgres as postgres\n\n\n"
         "def nowhere():\n    raise postgres.NoServer(postgres.INSTALL)\n\n\n"
         "postgres.server_binaries = nowhere\n"
     )
