@@ -21,6 +21,7 @@ from hooks.devloop.manifests import dev_manifests
 from hooks.devloop.places import cluster_secrets
 from hooks.env.checks import check_service
 from hooks.security.scan import scan_findings, unaccepted
+from hooks.security.secrets import scan_secrets
 from tests.support.helpers import (
     REPO,
     TEMPLATE_LOCKS,
@@ -372,3 +373,10 @@ def test_make_update_gives_a_database_to_a_service_from_before_the_question(
     tested = make_in_service(ledger, "test", args="-rs")
     assert tested.returncode == 0, (tested.stdout + tested.stderr)[-3000:]
     assert "skipped" not in tested.stdout  # the example served, and tested
+
+
+def test_the_committed_secret_scan_finds_nothing_in_a_database_service(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path / "repo", {"ledger": ["database=postgres"]})
+    commit_all(repo, "ledger")
+    (repo / ".venv-checkov").symlink_to(REPO / ".venv-checkov")
+    assert [str(f) for f in scan_secrets(repo)] == []  # the URL's placeholder password included
