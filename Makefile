@@ -42,7 +42,8 @@ run: $(VENV)/.installed ## Serve one service on 127.0.0.1 with its .env.developm
 # The tests' own venvs (a service's locked dev tools, the CRD models), built while the
 # network is there: the suite itself needs none.
 TEST_VENVS := $(VENV)/.installed $(CHECKOV_VENV)/.installed .cache/test-venvs.installed
-.cache/test-venvs.installed: $(VENV)/.installed template/requirements-dev.lock tests/support/requirements-crd.txt
+.cache/test-venvs.installed: $(VENV)/.installed $(wildcard template/locks/*/requirements-dev.lock) \
+                             tests/support/requirements-crd.txt
 	$(PYTHON) -m tests.support.helpers
 	touch $@
 

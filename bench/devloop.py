@@ -14,7 +14,8 @@ from pathlib import Path
 from bench.report import Series, percentile, timed
 from tests.support.helpers import add_service, commit_all, edit, snapshot_repo
 from tests.support.livecluster import LiveCluster, find_cluster
-from tests.support.net import free_ports, http_get, wait_for
+from tests.support.net import free_ports, http_get, http_post, wait_for
+from tests.support.validation import by_kind, kustomize, quantity
 
 Section = tuple[str, list[Series], list[str]]
 TITLE = "10. Dev loop on a real cluster"
@@ -244,4 +245,85 @@ def system(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
     return (SYSTEM_TITLE, [appear, through, direct, recovery], notes), {
         "new_service_s": appear.median,
         "peer_added_p50_ms": percentile(added, 0.5) * 1000,
+    }
+
+
+DATABASE_TITLE = "14. A service with its own Postgres on a real cluster"
+
+
+def database_footprint(service: Path, quota: dict[str, str]) -> list[str]:
+    """The dev requests of a service with its database against the namespace quota."""
+    documents = kustomize(service / "k8s/overlays/dev")
+    requests: dict[str, float] = {}
+    pods = 0
+    for kind in ("Deployment", "StatefulSet"):  # the migration Job ends before it matters
+        for workload in by_kind(documents, kind):
+            pods += workload["spec"].get("replicas", 1)
+            for container in workload["spec"]["template"]["spec"]["containers"]:
+                for resource, amount in container["resources"]["requests"].items():
+                    requests[resource] = requests.get(resource, 0) + quantity(amount)
+    fits = {
+        f"requests.{resource}": int(quantity(quota[f"requests.{resource}"]) // amount)
+        for resource, amount in requests.items()
+        if f"requests.{resource}" in quota
+    }
+    fits["pods"] = int(quantity(quota["pods"]) // pods)
+    limiting = min(fits, key=fits.__getitem__)
+    return [
+        f"Footprint in the dev namespace: the service and its Postgres request "
+        f"{requests['cpu'] * 1000:.0f}m CPU and {requests['memory'] / 2**20:.0f} MiB "
+        f"(the Postgres 50m and 128 MiB of that, its 1 GiB volume apart): **{fits[limiting]}** "
+        f"such services fit the namespace quota (the limit is `{limiting}`), against the "
+        "plain services of section 8.",
+    ]
+
+
+def database(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
+    """`tilt ci` to the service Ready with its database, cold (namespace new: the database
+    made, migrated) and warm (nothing changed), and POST /items through a port-forward."""
+    found = find_cluster()
+    if isinstance(found, str):
+        return (DATABASE_TITLE, [], [f"Not measured: {found}."]), {"database_warm_s": None}
+    cluster, namespace = found, f"mp-bench-{uuid.uuid4().hex[:6]}"
+    repo = snapshot_repo(work / "database")
+    (repo / ".venv").symlink_to(sys.prefix)
+    edit(repo / "platform/settings/settings.yaml", "default: apps", f"default: {namespace}")
+    commit_all(repo, "this run's namespace")
+    [port] = free_ports(1)
+    add_service(repo, "ledger", ["database=postgres", f"dev_port={port}"])
+    commit_all(repo, "ledger")
+    cold = Series("tilt ci to Ready with its database, cold", "s")
+    warm = Series("tilt ci to Ready with its database, warm", "s")
+    posted = Series("POST /items through a port-forward", "ms")
+    try:
+        cold.values.append(timed(lambda: ci(cluster, repo, "ledger")))
+        for _ in range(runs):
+            warm.values.append(timed(lambda: ci(cluster, repo, "ledger")))
+        with cluster.forwarded(namespace, "svc/ledger", 8000) as local:
+            for number in range(100 * runs):
+                started = time.perf_counter()
+                status, body = http_post(local, "/items", {"name": f"item {number}"})
+                posted.values.append((time.perf_counter() - started) * 1000)
+                if status != 201:
+                    raise RuntimeError(f"POST /items answered {status}: {body}")
+        quota = by_kind(kustomize(repo / "platform" / "namespaces"), "ResourceQuota")[0]
+        footprint = database_footprint(repo / "services" / "ledger", quota["spec"]["hard"])
+    finally:
+        cluster.down(repo)
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+        shutil.rmtree(repo, ignore_errors=True)
+    notes = [
+        "From `tilt ci` started to every resource ready: the Postgres (Ready once it takes "
+        "connections), the migration Job (complete), then the service (/readyz: its database "
+        "answers at the schema it needs). Cold: a namespace of its own, so the database is made "
+        "(initdb) and migrated for the first time, with Docker's layer cache warm; warm: the "
+        "same again, nothing changed.",
+        f"POST /items (one insert, committed): p50 {percentile(posted.values, 0.5):.1f} ms, p99 "
+        f"{percentile(posted.values, 0.99):.1f} ms, {len(posted.values)} requests one after "
+        "another through `kubectl port-forward`.",
+        *footprint,
+    ]
+    return (DATABASE_TITLE, [cold, warm, posted], notes), {
+        "database_warm_s": warm.median,
+        "post_items_p99_ms": percentile(posted.values, 0.99),
     }

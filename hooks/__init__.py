@@ -12,7 +12,7 @@ Grouped by capability; each capability registers its commands in its own `cli.py
 | `update`   | `make update`/`release`/`lock`: the rollout in a private workspace,     |
 |            | renames between releases, dependency pins, release tags                 |
 | `devloop`  | this machine and the cluster: `make run/test/lint`, doctor, cluster,    |
-|            | what Tilt deploys (plan, dev manifests)                                 |
+|            | what Tilt deploys (plan, dev manifests, a service's dev database)       |
 | `security` | `make scan`: policy scanners and the committed-secret scan              |
 | `ci`       | what CI runs: `make changed`, images, the e2e run, a template release   |
 |            | rolled out as a pull request (docs/ci.md)                               |

@@ -4,7 +4,11 @@ for one place only, so a local port never reaches the cluster and a cluster addr
 local run (docs/environment.md, "Computed settings"):
 - PORT: in a cluster its service_port (the container's); here its dev port + run_port_offset;
 - <PEER>_URL: in a cluster http://<peer>.<namespace>.svc.cluster.local:<port> (its Service);
-  here http://127.0.0.1:<the peer's own make run port>.
+  here http://127.0.0.1:<the peer's own make run port>;
+- DATABASE_URL (a service with a database; a secret, so it goes to the Secret): in the dev
+  cluster the user, password and database of .env.development's, at the service's own
+  Postgres (<service>-postgres.<namespace>.svc.cluster.local:5432, devloop/databases.py); here
+  the service's `make run` sets it, to the local Postgres it starts (its scripts/postgres.py).
 """
 
 from pathlib import Path
@@ -12,6 +16,7 @@ from pathlib import Path
 from hooks.core import graph
 from hooks.core.answers import answer, read_answers
 from hooks.core.settings import load_settings
+from hooks.devloop import databases
 
 
 def repository_of(service: Path) -> Path:
@@ -43,6 +48,15 @@ def cluster_settings(service: Path, known: dict[str, graph.Node] | None = None) 
         if peer in nodes:
             computed[graph.setting(peer)] = graph.url(nodes[peer])
     return computed
+
+
+def cluster_secrets(service: Path, values: dict[str, str]) -> dict[str, str]:
+    """The secret settings the service reads in the dev cluster, from its env file's `values`."""
+    database = databases.of(service, read_answers(service, required=()))
+    if database is None:
+        return {}
+    url = databases.cluster_url(database, values.get(databases.URL_KEY, ""))
+    return {databases.URL_KEY: url}
 
 
 def local_settings(service: Path) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """What the root Tiltfile deploys, computed in one process so that its Starlark stays thin.
 
 `python -m hooks tilt-plan [service ...]` prints one JSON document: the platform objects
-(the namespace setup, once per namespace a selected service uses) and, for each selected
-service, its fragment, dev port, Tilt labels, files to watch and dev manifests. On an error
+(the namespace setup, once per namespace a selected service uses), the images of the dev
+databases the selected services have, and, for each selected service, its fragment, dev
+port, Tilt labels, files to watch and dev manifests, and the resources that come before it
+(its database, then its migration Job: devloop/databases.py). On an error
 it prints one line on stderr and nothing on stdout: Tilt shows a failed command's stdout,
 and the manifests hold the values of the service's Secret.
 """
@@ -19,6 +21,7 @@ from hooks.core.kube import kustomize_objects, manifest_stream
 from hooks.core.ports import check_unique_dev_ports
 from hooks.core.services import find_services, write_index
 from hooks.core.settings import load_settings
+from hooks.devloop import databases
 from hooks.devloop.manifests import dev_manifests
 from hooks.errors import HookError
 
@@ -69,22 +72,32 @@ def service_plan(
     documents: list[dict[str, Any]],
     peers: list[str] | None = None,
 ) -> dict[str, Any]:
-    """What the service's fragment registers with Tilt (its register_service())."""
+    """What the service's fragment registers with Tilt (its register_service()), and the
+    resources the root Tiltfile configures before it (`dependencies`)."""
+    labels = [answer(service, answers, "team", str)]
+    database = databases.of(service, answers)
+    dependencies: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    if database is not None:
+        dependencies, taken = databases.resources(database, documents, labels)
+    first = [dependency["workload"] for dependency in dependencies[-1:]]  # the migration Job
+    # Tilt groups each workload with its Service by itself; other objects join a resource.
+    objects = [
+        f"{d['metadata']['name']}:{d['kind'].lower()}"
+        for d in documents
+        if d["kind"] not in ("Deployment", "Service", "StatefulSet", "Job")
+    ]
     return {
         "name": service.name,
         "dir": str(service),
         "tiltfile": str(service / "Tiltfile"),
         "dev_port": answer(service, answers, "dev_port", int),
         "http_port": http_port(documents, service),
-        "labels": [answer(service, answers, "team", str)],
+        "labels": labels,
         "manifests": manifest_stream(documents),
-        # Tilt groups the Deployment with its Service by itself.
-        "objects": [
-            f"{d['metadata']['name']}:{d['kind'].lower()}"
-            for d in documents
-            if d["kind"] not in ("Deployment", "Service")
-        ],
-        "resource_deps": ["platform", *(peers or [])],
+        "objects": [selector for selector in objects if selector not in taken],
+        "resource_deps": ["platform", *(peers or []), *first],
+        "dependencies": dependencies,
         "watch": [str(service / path) for path in WATCHED],
     }
 
@@ -112,7 +125,9 @@ def tilt_plan(repo: Path, selection: list[str]) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=4) as pool:  # kustomize runs as a subprocess each
         rendered = pool.map(partial(dev_manifests, known=nodes), [services[n] for n in selected])
         manifests = dict(zip(selected, rendered, strict=True))
+    kinds = {db.kind for name in selected if (db := databases.of(services[name], answers[name]))}
     return {
+        "images": [databases.image_build(repo, kind) for kind in sorted(kinds)],
         "platform": {
             "yaml": platform_yaml,
             "objects": platform_selectors,

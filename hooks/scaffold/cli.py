@@ -15,8 +15,7 @@ def _new_service(args: argparse.Namespace) -> Lines:
 def _python_names(args: argparse.Namespace) -> Lines:
     from hooks.scaffold.pythonnames import regenerate
 
-    python = Path(args.python) if args.python else None
-    yield f"wrote {regenerate(Path.cwd(), python)}"
+    yield f"wrote {regenerate(Path.cwd(), [Path(python) for python in args.python])}"
 
 
 def _services(args: argparse.Namespace) -> Lines:
@@ -32,4 +31,9 @@ def register(add: AddCommand) -> None:
     new.add_argument("--ref", default="", help="template version (default: latest release)")
     data_arguments(new)
     names = add("python-names", _python_names, "regenerate the module names a service may not take")
-    names.add_argument("--python", default="", help="a venv of the lock (default: build one)")
+    names.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        help="a venv of one variant's lock, once per variant (default: build them)",
+    )

@@ -6,8 +6,11 @@ venv imports, and the service would crash, reset connections or fail to build. S
 are derived, never typed: the standard library, every top-level module of every distribution
 installed from the service's lock (pip included: the venv needs it), and every top-level
 module any of their code imports, optional ones too (uvicorn tries uvloop, httptools,
-websockets and wsproto when present). `python -m hooks python-names` regenerates the list
-from a venv of the template's lock; `make check` fails while it is out of date.
+websockets and wsproto when present). A service's lock is one of the template's variants
+(template/locks/<variant>/: `database=postgres` adds SQLAlchemy, asyncpg, Alembic), and an
+answer changed later brings another, so the names are those of every variant together.
+`python -m hooks python-names` regenerates the list from a venv of each variant's lock;
+`make check` fails while it is out of date.
 """
 
 import json
@@ -19,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 DATA_FILE = Path(__file__).parents[1] / "data" / "python-module-names.yml"
-LOCK = Path("template") / "requirements-dev.lock"
+LOCKS = Path("template") / "locks"  # <variant>/requirements-dev.lock
 # A service's module name: lower-case letters, digits and '_' (copier.yml's validator).
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -63,12 +66,17 @@ def scanned_names(python: Path) -> set[str]:
     return {name for name in names if NAME.fullmatch(name)}
 
 
-def venv_of_lock(repo: Path, directory: Path) -> Path:
-    """A venv with the template's dev lock installed (hash-checked; needs PyPI)."""
+def variant_locks(repo: Path) -> list[Path]:
+    """The dev lock of every variant of the template."""
+    return sorted((repo / LOCKS).glob("*/requirements-dev.lock"))
+
+
+def venv_of_lock(lock: Path, directory: Path) -> Path:
+    """A venv with a dev lock installed (hash-checked; needs PyPI)."""
     subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True)
     python = directory / "bin" / "python"
     install = ["-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps"]
-    subprocess.run([str(python), *install, "-r", str(repo / LOCK)], check=True)
+    subprocess.run([str(python), *install, "-r", str(lock)], check=True)
     return python
 
 
@@ -87,12 +95,16 @@ def render_data_file(names: set[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def regenerate(repo: Path, python: Path | None = None) -> Path:
-    """Rewrite the data file from `python`'s venv, or from a fresh venv of the lock."""
-    if python is None:
-        with tempfile.TemporaryDirectory() as scratch:
-            names = scanned_names(venv_of_lock(repo, Path(scratch) / "venv"))
+def regenerate(repo: Path, pythons: list[Path] | None = None) -> Path:
+    """Rewrite the data file from these venvs (one per variant's lock), or from a fresh venv
+    of each variant's lock."""
+    names: set[str] = set()
+    if pythons:
+        for python in pythons:
+            names |= scanned_names(python)
     else:
-        names = scanned_names(python)
+        with tempfile.TemporaryDirectory() as scratch:
+            for number, lock in enumerate(variant_locks(repo)):
+                names |= scanned_names(venv_of_lock(lock, Path(scratch) / f"venv{number}"))
     DATA_FILE.write_text(render_data_file(names))
     return DATA_FILE

@@ -1,10 +1,14 @@
 """A service's released image and version: `k8s/overlays/prod/release/kustomization.yaml`, a
-kustomize component of `images:` and a version label, written by the release step only."""
+kustomize component of `images:` and a version label, written by the release step only. A
+service with a database also gets its migration Job named after the release
+(`<service>-migrate-<version>`): a Job's template cannot change in place, so each release
+runs a Job of its own."""
 
 import json
 import re
 from pathlib import Path
 
+from hooks.core.answers import AnswersError, read_answers
 from hooks.errors import HookError
 
 RELEASE = Path("k8s") / "overlays" / "prod" / "release" / "kustomization.yaml"
@@ -14,10 +18,25 @@ REFERENCE = re.compile(
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
 )
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # a label value
+# The Job controller labels its pods with the Job's name: a label value, so 63 at most.
+JOB_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?")
 
 
-def release_file(service_name: str, image: str, version: str) -> str:
-    """The component's text for a released `image` (pinned by digest) and `version`."""
+def migration_job(service_name: str, version: str) -> str:
+    """The name of a release's migration Job."""
+    name = f"{service_name}-migrate-{re.sub(r'[^a-z0-9.-]', '-', version.lower())}"
+    if not JOB_NAME.fullmatch(name):
+        raise HookError(
+            f"version '{version}' makes the migration Job's name '{name}', which is not a "
+            "Kubernetes name of at most 63 characters ending in a letter or digit; use a "
+            "shorter version, for example 1.4.2"
+        )
+    return name
+
+
+def release_file(service_name: str, image: str, version: str, migrates: bool = False) -> str:
+    """The component's text for a released `image` (pinned by digest) and `version`, with
+    the migration Job's name when the service `migrates` (it has a database)."""
     match = REFERENCE.fullmatch(image)
     if match is None or not match["digest"]:
         raise HookError(
@@ -44,11 +63,27 @@ def release_file(service_name: str, image: str, version: str) -> str:
         "    includeSelectors: false",
         "    includeTemplates: true",
     ]
+    if migrates:
+        lines += [
+            "# The migration Job of this release: the deploy step runs it before the rest.",
+            "patches:",
+            "  - target:",
+            "      kind: Job",
+            f"      name: {json.dumps(service_name + '-migrate')}",
+            "    patch: |-",
+            "      - op: replace",
+            "        path: /metadata/name",
+            f"        value: {json.dumps(migration_job(service_name, version))}",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def write_release(service: Path, service_name: str, image: str, version: str) -> Path:
+    try:
+        migrates = str(read_answers(service, required=()).get("database") or "none") != "none"
+    except AnswersError:  # no answers file: nothing says it has a database
+        migrates = False
     path = service / RELEASE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(release_file(service_name, image, version))
+    path.write_text(release_file(service_name, image, version, migrates))
     return path

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jinja2 import Environment
 
-from hooks.scaffold.pythonnames import DATA_FILE, render_data_file, scanned_names
-from tests.support.helpers import REPO, git
+from hooks.scaffold.pythonnames import DATA_FILE, render_data_file, scanned_names, variant_locks
+from hooks.update.pins import LOCKS, lock_variant, variants
+from tests.support.helpers import REPO, git, service_venv
 
 BIN = Path(sys.executable).parent
 
@@ -75,21 +77,46 @@ def test_every_question_has_help_a_default_and_free_text_a_validator() -> None:
             assert spec.get("validator"), f"{name} takes free text but has no validator"
 
 
-def test_locks_pin_exactly_what_pyproject_pins() -> None:
+@pytest.mark.parametrize("variant", ["base", "postgres"])
+def test_locks_pin_exactly_what_pyproject_pins(variant: str) -> None:
     pyproject = (REPO / "template" / "pyproject.toml.jinja").read_text()
-    pins = dict(re.findall(r'"([a-z0-9-]+)==([^"]+)"', pyproject))
-    runtime = (REPO / "template" / "requirements.lock").read_text()
-    dev = (REPO / "template" / "requirements-dev.lock").read_text()
+    pins = dict(re.findall(r'"([a-z0-9-]+)(?:\[[a-z,]+\])?==([^"]+)"', pyproject))
+    extra = {"sqlalchemy", "asyncpg", "alembic"}  # what database=postgres adds
+    locks = REPO / "template" / "locks" / variant
+    runtime = (locks / "requirements.lock").read_text()
+    dev = (locks / "requirements-dev.lock").read_text()
     for package, version in pins.items():
+        if variant == "base" and package in extra:
+            assert f"{package}==" not in dev, f"{package} locked without a database"
+            continue
         assert f"{package}=={version} " in dev, f"{package} not locked at {version}"
     for package in ("fastapi", "uvicorn", "prometheus-client", "pydantic-settings"):
         assert f"{package}=={pins[package]} " in runtime
+    if variant == "postgres":
+        assert all(f"{package}=={pins[package]} " in runtime for package in extra)
+        assert "greenlet==" in runtime  # SQLAlchemy's asyncio needs it, from the extra only
     assert "pytest==" not in runtime and "ruff==" not in runtime
 
 
-def test_reserved_python_names_are_current(service_python: Path) -> None:
-    current = render_data_file(scanned_names(service_python))  # a venv of the template's lock
-    assert DATA_FILE.read_text() == current, "run: python -m hooks python-names"
+def test_every_variant_has_its_locks_and_copier_names_them_as_hooks_do() -> None:
+    found = variants(REPO)
+    assert sorted(found) == ["base", "postgres"]
+    for variant, answers in found.items():
+        assert lock_variant(answers) == variant
+        for name in LOCKS:
+            assert (REPO / "template" / "locks" / variant / name).is_file(), (variant, name)
+    # copier.yml's lock_variant says the same as lock_variant() for each answer.
+    config = yaml.safe_load((REPO / "copier.yml").read_text())
+    rule = config["lock_variant"]["default"]
+    for value in config["database"]["choices"].values():
+        rendered = Environment(autoescape=True).from_string(rule).render(database=value)
+        assert rendered == lock_variant({"database": value}), value
+
+
+def test_reserved_python_names_are_current() -> None:
+    venvs = [service_venv(lock) for lock in variant_locks(REPO)]  # every variant's lock
+    names = set().union(*(scanned_names(python) for python in venvs))
+    assert DATA_FILE.read_text() == render_data_file(names), "run: python -m hooks python-names"
 
 
 # Each broke a service named after it: a crash, an import error, reset connections, no venv.

@@ -26,6 +26,10 @@ COMMENT = re.compile(r"\s+#\s.*$")
 CLUSTER = "needs a local cluster and Tilt: the cluster tier runs make dev (docs/testing.md)"
 DOCTOR = "checks this machine's cluster tools: tests/test_makefile.py runs it with stand-ins"
 SUITE = "is this test suite itself"
+PROD = (
+    "deploys to a cluster of yours: the cluster tier applies a database service's prod overlay, "
+    "its migration Job included, with a server-side dry run (tests/cluster/test_database.py)"
+)
 URL = "https://git.example.com/platform/microplatform.git"
 
 
@@ -58,12 +62,15 @@ def clone(tmp: Path) -> Path:
     return repo
 
 
-def clone_with(*services: str) -> Callable[[Path], Path]:
+def clone_with(*services: str, data: str = "") -> Callable[[Path], Path]:
     def setup(tmp: Path) -> Path:
         repo = clone(tmp)
         for name in services:
             subprocess.run(
-                ["make", "service", f"name={name}"], cwd=repo, check=True, capture_output=True
+                ["make", "service", f"name={name}", f"data={data}"],
+                cwd=repo,
+                check=True,
+                capture_output=True,
             )
         commit_all(repo, "add services")
         return repo
@@ -169,6 +176,16 @@ BLOCKS = {
         skip={
             "make dev cluster=existing context=kind-kind": CLUSTER,
             "make down cluster=existing context=kind-kind": CLUSTER,
+        },
+    ),
+    ("docs/environment.md", 1): Block(
+        "kubectl kustomize services/ledger/k8s/overlays/prod > ledger.yaml",
+        clone_with("ledger", data="database=postgres"),
+        skip={
+            "kubectl apply -f ledger.yaml -l 'app.kubernetes.io/component!=server'": PROD,
+            "kubectl wait -n apps --for=condition=complete --timeout=10m "
+            "job/ledger-migrate-1.4.2": PROD,
+            "kubectl apply -f ledger.yaml": PROD,
         },
     ),
     ("docs/updating.md", 1): Block("make update", clone_with("orders"), alternatives=True),

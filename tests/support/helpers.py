@@ -31,9 +31,11 @@ VENVS = (
 # that short ones, not a long one begun last, fill its end. Only the order depends on this.
 LONGEST_FIRST = (
     "test_dev_loop.py",
+    "test_database.py",
     "test_ci_rollout_pr.py",
     "test_kills.py",
     "test_calls.py",
+    "test_database_answer.py",
     "test_env_canaries.py",
     "test_documented_commands.py",
     "test_rollout.py",
@@ -201,8 +203,12 @@ def build_venv(venv: Path, requirements: Path, *pip_options: str) -> None:
     (venv / ".complete").touch()
 
 
-def service_venv(lock: Path = REPO / "template" / "requirements-dev.lock") -> Path:
-    """A venv with a service's locked dev dependencies (the template's by default)."""
+TEMPLATE_LOCKS = REPO / "template" / "locks"  # one folder per variant (hooks/update/pins.py)
+
+
+def service_venv(lock: Path = TEMPLATE_LOCKS / "base" / "requirements-dev.lock") -> Path:
+    """A venv with a service's locked dev dependencies (the template's base variant's by
+    default)."""
     return cached_venv("service-venv", lock, "--require-hashes", "--no-deps")
 
 
@@ -211,20 +217,25 @@ def crd_venv() -> Path:
     return cached_venv("crd-venv", REPO / "tests" / "support" / "requirements-crd.txt", "--no-deps")
 
 
-def make_in_service(service: Path, *targets: str) -> subprocess.CompletedProcess[str]:
-    """The service's own `make` targets, in the cached venv of its requirements-dev.lock."""
+def make_in_service(
+    service: Path, *targets: str, args: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The service's own `make` targets, in the cached venv of its requirements-dev.lock
+    (`args` for pytest, `env` over this process's environment)."""
     venv = service_venv(service / "requirements-dev.lock").parent.parent
-    settings = [f"VENV={venv}", "-o", f"{venv}/.installed", "args=-p no:cacheprovider"]
+    settings = [f"VENV={venv}", "-o", f"{venv}/.installed", f"args=-p no:cacheprovider {args}"]
     return subprocess.run(
         ["make", "--no-print-directory", "-C", str(service), *targets, *settings],
         capture_output=True,
         text=True,
         check=False,
         stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
 
 
 if __name__ == "__main__":
     # `make test` builds the tests' own venvs first, so that the suite runs offline.
-    service_venv()
+    for variant_lock in sorted(TEMPLATE_LOCKS.glob("*/requirements-dev.lock")):
+        service_venv(variant_lock)
     crd_venv()

@@ -8,7 +8,11 @@ k3d or minikube cluster. Everything is read at import, before the test machine i
 
 import json
 import os
+import socket
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,10 +99,42 @@ class LiveCluster:
             check=False,
         )
 
-    def pods(self, namespace: str, service: str) -> list[dict[str, Any]]:
-        """The live pods of a service."""
-        found = self.get("pods", "-n", namespace, "-l", f"app.kubernetes.io/name={service}")
+    def pods(self, namespace: str, service: str, instance: str = "") -> list[dict[str, Any]]:
+        """The live pods of a service (of one instance of it: a service's own pods, not its
+        migration Job's, are instance=<service>)."""
+        selector = f"app.kubernetes.io/name={service}"
+        selector += f",app.kubernetes.io/instance={instance}" if instance else ""
+        found = self.get("pods", "-n", namespace, "-l", selector)
         return [p for p in found["items"] if not p["metadata"].get("deletionTimestamp")]
+
+    @contextmanager
+    def forwarded(self, namespace: str, target: str, port: int) -> Iterator[int]:
+        """`kubectl port-forward` of `target` (svc/ledger)'s `port` to a free local port on
+        127.0.0.1, open while the context lasts; the local port."""
+        [local] = free_ports(1)
+        forward = ["port-forward", "-n", namespace, target, f"{local}:{port}"]
+        process = subprocess.Popen(
+            [KUBECTL, "--context", self.context, *forward, "--address", "127.0.0.1"],
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", local)) == 0:
+                        break
+                if process.poll() is not None:  # it ended: say why
+                    said = process.stderr.read().decode() if process.stderr else ""
+                    raise AssertionError(f"port-forward of {target}: {said}")
+                assert time.monotonic() < deadline, f"port-forward of {target}: no port in 30 s"
+                time.sleep(0.1)
+            yield local
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
     def registry(self) -> str:
         """The registry host the cluster announces (KEP-1755), as Tilt reads it."""

@@ -1,6 +1,7 @@
 """Loopback helpers every tier shares: free local ports, a GET on 127.0.0.1, polling. Tests
 send traffic to 127.0.0.1 only (a port-forward, a process, a container on host networking)."""
 
+import json
 import socket
 import time
 import urllib.error
@@ -31,6 +32,21 @@ def http_get(
     """(status, body) of a GET to 127.0.0.1:`port`; an error status is returned, not raised
     (nothing answering raises OSError, which wait_for treats as not yet)."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - 127.0.0.1
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def http_post(port: int, path: str, body: Any, timeout: float = 10) -> tuple[int, str]:
+    """(status, body) of a POST of `body` as JSON to 127.0.0.1:`port`, as http_get answers."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - 127.0.0.1
             return response.status, response.read().decode()

@@ -69,7 +69,7 @@ def test_the_service_loader_reads_what_the_platform_parser_reads(
 
 
 def test_tests_read_env_files_with_the_dotenv_the_services_lock() -> None:
-    lock = (REPO / "template" / "requirements-dev.lock").read_text()
+    lock = (REPO / "template" / "locks" / "base" / "requirements-dev.lock").read_text()
     assert f"python-dotenv=={importlib.metadata.version('python-dotenv')} " in lock
 
 

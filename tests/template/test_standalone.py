@@ -20,6 +20,8 @@ ANSWERS = [
     "team=payments",
     "service_port=8000",
     "namespace=apps",
+    "calls=",
+    "database=none",
     "python_version=3.13",
 ]
 

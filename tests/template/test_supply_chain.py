@@ -23,8 +23,10 @@ def test_every_tool_is_pinned() -> None:
 
 
 def test_every_locked_dependency_has_hashes() -> None:
-    for name in ("requirements.lock", "requirements-dev.lock"):
-        text = (REPO / "template" / name).read_text()
+    locks = sorted((REPO / "template" / "locks").glob("*/requirements*.lock"))
+    assert len(locks) >= 4  # a pair per variant: base, postgres
+    for lock in locks:
+        name, text = f"{lock.parent.name}/{lock.name}", lock.read_text()
         packages = re.findall(r"^([a-z0-9\-_.]+)==\S+", text, re.M)
         assert packages and len(re.findall(r"^\S+==", text, re.M)) == len(packages)
         for block in re.split(r"\n(?=\S)", text.strip()):

@@ -5,8 +5,23 @@ from pathlib import Path
 
 from hooks.core.answers import read_answers
 from hooks.core.kube import kustomize_objects
-from tests.support.helpers import add_service, commit_all, edit, git, make, release, repo_with_services
-from tests.support.updates import HISTORY_CHANGE, README_CHANGE, files, recorded, rename_service_yaml, row
+from tests.support.helpers import (
+    add_service,
+    commit_all,
+    edit,
+    git,
+    make,
+    release,
+    repo_with_services,
+)
+from tests.support.updates import (
+    HISTORY_CHANGE,
+    README_CHANGE,
+    files,
+    recorded,
+    rename_service_yaml,
+    row,
+)
 
 
 def test_local_edits_of_every_kind_survive_an_update(tmp_path: Path) -> None:
@@ -157,7 +172,7 @@ def test_a_pin_bump_reaches_the_lock(tmp_path: Path) -> None:
     repo = repo_with_services(tmp_path, {"orders": []})
     commit_all(repo, "add orders")
     for name in ("requirements.lock", "requirements-dev.lock"):
-        edit(repo / "template" / name, "uvicorn==0.54.0", "uvicorn==0.54.1")
+        edit(repo / "template" / "locks" / "base" / name, "uvicorn==0.54.0", "uvicorn==0.54.1")
     release(
         repo,
         "v0.2.0",
