@@ -21,8 +21,8 @@ from dockerfile_parse import DockerfileParser
 
 from hooks.core.render import render_service as render
 from hooks.env.parser import read_env
-from tests.support.validation import kustomize, validation_errors
 from tests.support.tiltfile import load_fragment
+from tests.support.validation import kustomize, validation_errors
 
 FREE_FORM = ("service_name", "team", "namespace", "description")
 SENTINEL = {

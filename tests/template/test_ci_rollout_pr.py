@@ -5,12 +5,8 @@ conflicts), and `make rollout-pr`, the one GitHub API step, against a stand-in A
 import json
 import os
 import subprocess
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 

@@ -7,14 +7,10 @@ import json
 import os
 import re
 import subprocess
-import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from hooks.ci import image
 from hooks.core.render import render_service
@@ -27,14 +23,12 @@ from tests.support.helpers import (
     release,
     repo_with_services,
     service_venv,
-    snapshot_repo,
     stand_in_venvs,
 )
 from tests.support.livecluster import LiveCluster  # read before the machine is isolated
 from tests.support.net import free_ports
 from tests.support.stand_ins import GitHub, stand_in_trivy, use_registry
 from tests.support.updates import HISTORY_CHANGE
-
 from tests.support.workflows import RUN_LINES, standalone_service, steps, workflow_files
 
 

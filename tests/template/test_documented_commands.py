@@ -42,5 +42,3 @@ def test_a_shown_block_runs_as_written(key: tuple[str, int], tmp_path: Path) -> 
         moved = re.match(r"cd (\S+) &&", typed)
         if moved:  # the reader's shell is there now
             cwd = cwd / moved.group(1)
-
-

@@ -9,7 +9,7 @@ import pytest
 
 from hooks.devloop.manifests import split_config
 from hooks.env.checks import check_all, local_secret_values
-from tests.support.helpers import REPO, git, repo_with_services
+from tests.support.helpers import git, repo_with_services
 
 
 @pytest.fixture

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import REPO, commit_all, git, make, release, repo_with_services, start_make
+from tests.support.helpers import (
+    REPO,
+    commit_all,
+    git,
+    make,
+    release,
+    repo_with_services,
+    start_make,
+)
 from tests.support.updates import HISTORY_CHANGE, README_CHANGE, recorded, row
 
 NAMES = ["svc0", "svc1", "svc2"]

@@ -5,11 +5,8 @@ import importlib.metadata
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from types import ModuleType
 
@@ -18,8 +15,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hooks.env.parser import EnvFileError, parse_env
+from tests.support.helpers import (
+    REPO,
+    VENVS,
+    edit,
+    make,
+    make_in_service,
+    repo_with_services,
+    service_venv,
+)
 from tests.support.net import free_port, http_get, wait_for
-from tests.support.helpers import REPO, VENVS, edit, make, repo_with_services, make_in_service, service_venv
 
 
 def load_with_env() -> ModuleType:

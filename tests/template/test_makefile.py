@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import REPO, VENVS, repo_with_services
+from tests.support.helpers import VENVS, repo_with_services
 
 VENV = Path(sys.prefix)
 VERSIONS = {

@@ -4,9 +4,7 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
-from tests.support.helpers import REPO, commit_all, make, release, snapshot_repo
+from tests.support.helpers import commit_all, make, release, snapshot_repo
 
 # A copier command: `copier` is not on PATH in a platform checkout (it lives in .venv/bin).
 BARE_COPIER = re.compile(r"(?<![\w/.-])copier (copy|update|recopy|check-update)\b")

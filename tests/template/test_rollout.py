@@ -3,7 +3,14 @@
 from pathlib import Path
 
 from tests.support.helpers import commit_all, edit, git, make, release, repo_with_services
-from tests.support.updates import README_CHANGE, files, fresh_copies, recorded, rename_service_yaml, row
+from tests.support.updates import (
+    README_CHANGE,
+    files,
+    fresh_copies,
+    recorded,
+    rename_service_yaml,
+    row,
+)
 
 
 def test_deletions_renames_and_additions_reach_every_service_and_nothing_else_moves(

@@ -1,6 +1,6 @@
 """The committed-secret scan (make check, make scan): each planted secret is caught, by file,
-line and rule and never by value, in every shape of tests/support/secret_shapes.yaml and in generated
-ones (hypothesis); placeholders, references and code are not, and neither is anything in a
+line and rule and never by value, in every shape of tests/support/secret_shapes.yaml and in
+generated ones (hypothesis); placeholders, references and code are not, and neither is anything in a
 clean generated service, services/hello, the rendered answer matrix, docs/ or hooks/."""
 
 import base64

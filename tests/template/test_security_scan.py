@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hooks.core.services import generated_services
 from hooks.security.scan import BLOCKING, SUPPRESSIONS, Finding, scan_findings, unaccepted, under
 from tests.support.helpers import REPO
 
