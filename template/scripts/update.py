@@ -6,6 +6,7 @@ description='two words'" is split as a shell would split it, and nothing in it i
 
 import os
 import shlex
+import subprocess
 import sys
 
 
@@ -22,6 +23,19 @@ def main() -> None:
                 f"answer {answer!r} is not KEY=VALUE; quote a value with spaces, for example "
                 "data=\"description='two words'\""
             )
+    uncommitted = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],  # noqa: S607 - the PATH git
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    if uncommitted:
+        listed = "\n  ".join(line[3:] for line in uncommitted[:10])
+        sys.exit(
+            "make update merges the template into committed work only; commit (or stash) "
+            f"these first:\n  {listed}\n(a new service's first make test publishes "
+            "openapi.json: commit it with the service)"
+        )
     command = [copier, "update", "--trust", "--defaults", "--skip-answered", "--quiet"]
     command += ["--conflict", "inline", *[f"--vcs-ref={ref}"] * bool(ref)]
     command += [option for answer in answers for option in ("--data", answer)]

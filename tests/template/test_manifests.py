@@ -55,7 +55,9 @@ def test_base_has_every_object_a_service_needs(service: Path) -> None:
     assert kinds == [
         "ConfigMap",
         "Deployment",
-        "NetworkPolicy",
+        "NetworkPolicy",  # what the service admits
+        "NetworkPolicy",  # <name>-calls: egress to its peers (none here: nothing out)
+        "NetworkPolicy",  # <name>-callers: ingress from its callers (none here)
         "PodDisruptionBudget",
         "Service",
         "ServiceAccount",
@@ -273,22 +275,26 @@ def test_config_is_a_generated_configmap_and_secrets_only_a_reference(service: P
     assert "UPSTREAM_API_TOKEN" not in config["data"]
 
 
+def base_policy(service: Path) -> dict[str, Any]:
+    """The policy of what the service admits (the other one is its calls')."""
+    name = answers(service)["service_name"]
+    policies = by_kind(render(service, "base"), "NetworkPolicy")
+    [policy] = [p for p in policies if p["metadata"]["name"] == name]
+    return policy
+
+
 def test_network_policy_admits_http_in_and_dns_out_only(service: Path) -> None:
-    [policy] = by_kind(render(service, "base"), "NetworkPolicy")
-    spec = policy["spec"]
+    spec = base_policy(service)["spec"]
     assert spec["policyTypes"] == ["Ingress", "Egress"]
     assert [port["port"] for rule in spec["ingress"] for port in rule["ports"]] == ["http"]
     assert {port["port"] for rule in spec["egress"] for port in rule["ports"]} == {53}
 
 
-def test_http_comes_from_the_namespace_and_the_platforms_ingress_and_scrapers(
-    service: Path,
-) -> None:
-    [policy] = by_kind(render(service, "base"), "NetworkPolicy")
-    [rule] = policy["spec"]["ingress"]
+def test_http_comes_only_from_the_platforms_ingress_and_scrapers(service: Path) -> None:
+    # Another service's calls are admitted by the calls policy, peer by peer (test_calls.py).
+    [rule] = base_policy(service)["spec"]["ingress"]
     network = PLATFORM["network"]
     assert rule["from"] == [
-        {"podSelector": {}},
         *({"namespaceSelector": {"matchLabels": labels}} for labels in network["ingress_from"]),
         *({"namespaceSelector": {"matchLabels": labels}} for labels in network["scrape_from"]),
     ]

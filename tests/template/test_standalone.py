@@ -67,15 +67,18 @@ def test_a_standalone_service_from_copy_to_a_conflicted_update(
     assert 18000 <= answers["dev_port"] <= 18999  # recorded, for when it is linked
     assert "make dev" not in message and "a repository of its own" in message
 
-    # 2. The printed commands, as printed.
-    first = printed_command(message, "cd ")
-    assert "git init" in first
-    assert run(tmp_path, "bash", "-c", first).returncode == 0
-    assert git(orders, "status", "--porcelain") == ""  # the env files are ignored
+    # 2. The printed commands, as printed: its tests (publishing openapi.json), then git.
     with_cached_venv(orders)
-    for target in ("test", "lint"):
-        result = run(orders, "make", target)
-        assert result.returncode == 0, result.stdout + result.stderr
+    tests = printed_command(message, "cd ")
+    assert tests.startswith("cd orders && make test")
+    tested = run(tmp_path, "bash", "-c", tests)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert (orders / "openapi.json").is_file()
+    first_commit = printed_command(message, "git init")
+    assert run(orders, "bash", "-c", first_commit).returncode == 0
+    assert git(orders, "status", "--porcelain") == ""  # openapi.json in; env files ignored
+    result = run(orders, "make", "lint")
+    assert result.returncode == 0, result.stdout + result.stderr
 
     # 3. A local edit, then a template release that changes the same line and another file.
     edit(orders / "k8s/base/deployment.yaml", HISTORY[0], "revisionHistoryLimit: 10")
@@ -99,12 +102,18 @@ def test_a_standalone_service_from_copy_to_a_conflicted_update(
     unmerged = git(orders, "diff", "--name-only", "--diff-filter=U").split()
     assert unmerged == ["k8s/base/deployment.yaml"]
 
-    # 5. Resolved and committed, the next update has nothing left to report.
+    # 5. Resolved and committed, the next update has nothing left to report; uncommitted
+    # work stops it first, with the files named.
     deployment = orders / "k8s/base/deployment.yaml"
     ours = re.compile(r"^<<<<<<< .*?\n(.*?)^(?:\|{7}|={7}).*?^>{7} .*?\n", re.MULTILINE | re.DOTALL)
     deployment.write_text(ours.sub(r"\1", deployment.read_text()))  # keep our ten revisions
     assert "revisionHistoryLimit: 10" in deployment.read_text()
     commit_all(orders, "update to v0.2.0")
+    (orders / "notes.md").write_text("not committed yet\n")
+    refused = run(orders, "make", "update")
+    assert refused.returncode != 0
+    assert "commit (or stash) these first:\n  notes.md" in refused.stderr
+    (orders / "notes.md").unlink()
     again = run(orders, "make", "update")
     assert again.returncode == 0, again.stderr
     assert "now at template v0.2.0" in again.stdout
