@@ -24,7 +24,13 @@ MATRIX: dict[str, dict[str, Any]] = {
         "team": "payments",
         "description": 'Bills "customers": #1 & more {{ not jinja }}',
     },
-    "longest-name": {"service_name": "a" + "b" * 38 + "z", "python_version": "3.11"},
+    # Every part a service can have, at the longest names: its lines must still fit.
+    "longest-name": {
+        "service_name": "a" + "b" * 38 + "z",
+        "python_version": "3.11",
+        "calls": "c" + "d" * 38 + "e",
+        "database": "postgres",
+    },
 }
 
 
