@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from tests.support.helpers import BIN, CACHE, LONGEST_FIRST, VENV_CACHE, service_venv, snapshot_repo
+from tests.support.helpers import (
+    BIN,
+    CACHE,
+    LONGEST_FIRST,
+    LONGEST_NAME,
+    LONGEST_PEER,
+    VENV_CACHE,
+    service_venv,
+    snapshot_repo,
+)
 
 # The answer matrix every rendered-service check runs over.
 MATRIX: dict[str, dict[str, Any]] = {
@@ -24,12 +33,12 @@ MATRIX: dict[str, dict[str, Any]] = {
         "team": "payments",
         "description": 'Bills "customers": #1 & more {{ not jinja }}',
     },
-    # Every part a service can have, at the longest names: its lines must still fit.
+    # The longest names, calling a peer of the longest name: its lines must still fit (a
+    # database at the longest names: test_database_answer.py).
     "longest-name": {
-        "service_name": "a" + "b" * 38 + "z",
+        "service_name": LONGEST_NAME,
         "python_version": "3.11",
-        "calls": "c" + "d" * 38 + "e",
-        "database": "postgres",
+        "calls": LONGEST_PEER,
     },
 }
 

@@ -19,6 +19,9 @@ BIN = Path(sys.executable).parent
 VENV = Path(sys.prefix)
 CHECKOV_VENV = REPO / ".venv-checkov"
 HADOLINT = str(BIN / "hadolint")
+# The longest names a service and a peer can have (40 characters, copier.yml's limit).
+LONGEST_NAME = "a" + "b" * 38 + "z"
+LONGEST_PEER = "c" + "d" * 38 + "e"
 # This session's venvs stand in for a throwaway repository's own, taken as installed (-o),
 # whatever the times of their stamps and of the clone's requirements files; the tests' own
 # venvs are this session's too (VENV_CACHE).

@@ -23,6 +23,8 @@ from hooks.env.checks import check_service
 from hooks.security.scan import scan_findings, unaccepted
 from hooks.security.secrets import scan_secrets
 from tests.support.helpers import (
+    LONGEST_NAME,
+    LONGEST_PEER,
     REPO,
     TEMPLATE_LOCKS,
     VENVS,
@@ -39,6 +41,7 @@ from tests.support.helpers import (
 from tests.support.net import free_port, http_get, http_post, wait_for
 from tests.support.updates import row
 from tests.support.validation import KUBERNETES_VERSIONS, by_kind, kustomize, validation_errors
+from tests.support.workflows import tool
 
 SETTINGS = yaml.safe_load((REPO / "platform/settings/settings.yaml").read_text())["data"]
 OVERLAYS = ("base", "overlays/dev", "overlays/prod")
@@ -83,6 +86,21 @@ def test_its_own_tests_pass_against_a_throwaway_postgres_removed_afterwards(ledg
 def test_ruff_is_clean(ledger: Path) -> None:
     result = make_in_service(ledger, "lint")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_longest_names_fit_ruff_and_yamllint(template_repo: Path, copie_session: Any) -> None:
+    """Every part a service can have (a database, a peer), at the longest names."""
+    result = copie_session.copy(
+        extra_answers={"service_name": LONGEST_NAME, "calls": LONGEST_PEER, "database": "postgres"},
+        template_dir=template_repo,
+    )
+    assert result.exit_code == 0, result.exception
+    service = Path(result.project_dir)
+    lint = make_in_service(service, "lint")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    documents = [str(path) for path in service.rglob("*.y*ml")]
+    yamllint = tool("yamllint", "--strict", "-c", str(REPO / ".yamllint.yaml"), *documents)
+    assert yamllint.returncode == 0, yamllint.stdout
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)

@@ -204,6 +204,13 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:  # gone meanwhile
+        return 0
+
+
 def is_worker(pid: int) -> bool:
     try:
         return b"hooks.update.parallel" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -223,9 +230,13 @@ def test_the_update_killed_alone_leaves_no_worker_behind(tmp_path: Path) -> None
     deadline = time.monotonic() + 60
     workers: list[int] = []
     while not workers and time.monotonic() < deadline:
-        workers = [pid for pid in processes_in(repo / ".cache/scratch") if is_worker(pid)]
+        # A worker's child between its fork and its exec looks like a worker too: the
+        # workers are the ones whose parent is not one.
+        seen = [pid for pid in processes_in(repo / ".cache/scratch") if is_worker(pid)]
+        parents = {pid: parent_of(pid) for pid in seen}
+        workers = [pid for pid in seen if not is_worker(parents[pid])]
     assert workers, "no worker was seen preparing an update"
-    main = int(Path(f"/proc/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    main = parents[workers[0]]
     for worker in workers:  # frozen: without dying with the update they would stay
         os.kill(worker, signal.SIGSTOP)
     try:

@@ -244,9 +244,9 @@ def test_run_without_a_known_service_says_which_exist(
 
 
 def test_make_test_without_a_name_is_still_the_whole_suite(repo: Path) -> None:
-    result = make(repo, "test", "args=--collect-only -q tests/test_env_parser.py")
+    result = make(repo, "test", "args=--collect-only -q tests/template/test_env_parser.py")
     assert result.returncode == 0, result.stderr
-    assert "tests/test_env_parser.py::" in result.stdout
+    assert "tests/template/test_env_parser.py::" in result.stdout
 
 
 def test_the_services_own_make_ignores_the_roots_variables(repo: Path) -> None:

@@ -50,7 +50,10 @@ def stand_ins(directory: Path, missing: tuple[str, ...] = ()) -> Path:
     return directory
 
 
-ESSENTIALS = ("make", "sh", "bash", "git", "grep", "awk", "cat", "rm", "touch", "mkdir", "env")
+ESSENTIALS = (
+    *("make", "sh", "bash", "git", "grep", "awk", "cat", "rm", "touch", "mkdir", "env"),
+    "install",  # a service's Makefile creates its env files with it (mode 600)
+)
 
 
 def essentials(directory: Path) -> Path:
