@@ -427,15 +427,34 @@ def _embedded(string: str, first: int, only: int | None = None) -> Iterator[Assi
 
 
 def _split(line: str) -> list[str]:
-    """Shell words, a word starting with # ending them; plain words when quotes are open."""
-    lexer = shlex.shlex(line, posix=True)
+    """Shell words before a comment; plain words, up to one starting with #, when quotes
+    are left open."""
+    lexer = shlex.shlex(_uncommented(line), posix=True)
     lexer.whitespace_split, lexer.commenters = True, ""
     try:
-        words = list(lexer)
+        return list(lexer)
     except ValueError:
         words = line.split()
     comment = next((i for i, w in enumerate(words) if w.startswith("#")), len(words))
     return words[:comment]
+
+
+def _uncommented(line: str) -> str:
+    """The line before its comment: a # that begins a word outside quotes, as the shell
+    reads it (a quoted "#x1…" is a value; shlex would only say so after removing its quotes)."""
+    quote, escaped = "", False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index]
+    return line
 
 
 def _strip(value: str) -> str:
