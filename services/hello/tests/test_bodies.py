@@ -1,17 +1,17 @@
-"""Request bodies: bounded one by one (413) and all together (the byte budget)."""
+"""Request bodies: bounded in size (413), in time (408, 503), together in memory (the byte
+budget), and JSON that can be answered back (bodies.py)."""
 
 import asyncio
 import random
 
 import pytest
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
-from hello.bodies import ByteBudget
+from hello.bodies import ByteBudget, RequestBodies
 from hello.settings import get_settings
 
 LIMIT = get_settings().max_request_body_bytes
-
-
 JSON = {"content-type": "application/json"}
 
 
@@ -47,62 +47,108 @@ def test_a_413_is_counted_under_its_route(client: TestClient) -> None:
     assert 'http_requests_total{method="POST",route="/echo",status="413"}' in metrics
 
 
-async def hold(budget: ByteBudget, size: int, log: list[str], name: str, release: asyncio.Event):
-    await budget.take(size)
-    log.append(name)
-    await release.wait()
-    budget.give_back(size)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"message": 1e400}',
+        b'{"message": -Infinity}',
+        b'{"message": "\\ud800"}',
+        b'{"message": "\xed\xb0\x80"}',  # a surrogate as bytes, which json.loads lets through
+        b'[{"\\udfff": 1}]',
+    ],
+)
+def test_json_that_cannot_be_answered_back_is_a_400(client: TestClient, body: bytes) -> None:
+    response = client.post("/echo", content=body, headers=JSON)
+    assert response.status_code == 400
+    assert "RFC 7493" in response.json()["detail"]
 
 
-def test_takers_wait_in_arrival_order_and_get_their_bytes_back() -> None:
-    async def scenario() -> list[str]:
-        budget, log, release = ByteBudget(10), [], asyncio.Event()
-        first = asyncio.create_task(hold(budget, 8, log, "first", release))
-        await asyncio.sleep(0)
-        big = asyncio.create_task(hold(budget, 5, log, "big", asyncio.Event()))
-        small = asyncio.create_task(hold(budget, 1, log, "small", asyncio.Event()))
-        await asyncio.sleep(0.01)
-        assert log == ["first"]  # "small" would fit, but does not overtake "big"
-        release.set()
-        await first
-        await asyncio.sleep(0.01)
-        assert budget.free == 10 - 5 - 1
-        big.cancel()
-        small.cancel()
-        await asyncio.gather(big, small, return_exceptions=True)
-        return log
-
-    assert asyncio.run(scenario()) == ["first", "big", "small"]
+def test_escaped_surrogate_pairs_and_large_finite_numbers_are_fine(client: TestClient) -> None:
+    response = client.post("/echo", content=b'{"message": "\\ud83d\\ude00 1e300"}', headers=JSON)
+    assert response.json() == {"message": "\U0001f600 1e300"}
+    assert client.post("/echo", content=b'{"message": 1e300}', headers=JSON).status_code == 422
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_the_budget_is_never_overspent_nor_leaked(seed: int) -> None:
+def reader_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/read")
+    async def read(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    return app
+
+
+async def call(app: RequestBodies, receive, content_length: int = 10) -> list[dict]:
+    """The messages `app` sends for a POST /read whose body comes from `receive`."""
+    sent: list[dict] = []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/read",
+        "headers": [(b"content-length", str(content_length).encode())],
+        "query_string": b"",
+    }
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+def test_a_body_that_does_not_arrive_in_time_is_a_408() -> None:
+    async def never() -> dict:
+        await asyncio.Event().wait()
+        return {}
+
+    sent = asyncio.run(call(RequestBodies(reader_app(), LIMIT, timeout=0.05), never))
+    assert sent[0]["status"] == 408
+
+
+def test_a_body_that_waits_too_long_for_the_budget_is_a_503() -> None:
+    async def body() -> dict:
+        return {"type": "http.request", "body": b"x" * 10}
+
+    async def scenario() -> list[dict]:
+        bodies = RequestBodies(reader_app(), LIMIT, timeout=0.05)
+        await bodies.budget.take(bodies.budget.free)  # spent, by a slow client say
+        return await call(bodies, body)
+
+    sent = asyncio.run(scenario())
+    assert sent[0]["status"] == 503
+    assert (b"retry-after", b"0.05") in sent[0]["headers"]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_budget_is_never_overspent_nor_leaked_and_nobody_overtakes(seed: int) -> None:
     """Random takers, some cancelled while waiting or holding: the invariants hold."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible schedule, not a secret
 
     async def scenario() -> None:
-        budget = ByteBudget(16)
-        held = 0
+        budget, held, order = ByteBudget(16), 0, []
 
-        async def taker(size: int, pause: float) -> None:
+        async def taker(number: int, size: int, pause: float) -> None:
             nonlocal held
             await budget.take(size)
+            order.append(number)
             held += size
             try:
-                assert held <= budget.total and 0 <= budget.free <= budget.total - held
+                assert held <= 16 and budget.free == 16 - held
                 await asyncio.sleep(pause)
             finally:
                 held -= size
                 budget.give_back(size)
 
-        tasks = [
-            asyncio.create_task(taker(rng.randint(1, 16), rng.random() / 100)) for _ in range(40)
-        ]
-        for task in rng.sample(tasks, 10):
+        tasks = []
+        for number in range(40):
+            tasks.append(asyncio.create_task(taker(number, rng.randint(1, 16), rng.random() / 100)))
+            await asyncio.sleep(0)  # each starts waiting before the next arrives
+        for number in rng.sample(range(40), 10):
             await asyncio.sleep(rng.random() / 200)
-            task.cancel()
-        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
-        assert [r for r in results if not isinstance(r, asyncio.CancelledError | None)] == []
-        assert (budget.free, held) == (budget.total, 0)
+            tasks[number].cancel()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
+        assert (budget.free, held) == (16, 0)
+        assert order == sorted(order)  # served in arrival order
 
     asyncio.run(scenario())

@@ -1,24 +1,23 @@
 """Entry point: `python -m hello` serves the API with uvicorn.
 
 `--reload` (the Dockerfile's dev target) restarts the server when a source file changes;
-it runs uvicorn's plain server, without the drain of shutdown.py, which only prod needs.
+either way the connections are bounded and drained on SIGTERM (connections.py).
 """
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 
+from hello.connections import server_options
 from hello.logs import log_config
 from hello.settings import get_settings
-from hello.shutdown import DrainingServer
 
 APP = "hello.main:app"
 
 
 def main() -> None:
-    """Serve until SIGTERM, then drain (shutdown.py) and exit."""
+    """Serve until SIGTERM, then drain (connections.py) and exit."""
     parser = argparse.ArgumentParser(prog="hello")
     parser.add_argument("--reload", action="store_true", help="restart on source changes")
     parser.add_argument(
@@ -28,16 +27,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = get_settings()
-    options: dict[str, Any] = {
-        "host": args.host,
-        "port": settings.port,
-        "log_config": log_config(settings.log_level),
-        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
-    }
-    if args.reload:
-        uvicorn.run(APP, reload=True, reload_dirs=[str(Path(__file__).parent)], **options)
-    else:
-        DrainingServer(uvicorn.Config(APP, **options)).run()
+    uvicorn.run(
+        APP,
+        host=args.host,
+        port=settings.port,
+        log_config=log_config(settings.log_level),
+        reload=args.reload,
+        reload_dirs=[str(Path(__file__).parent)] if args.reload else None,
+        **server_options(settings.request_timeout_seconds, settings.shutdown_timeout_seconds),
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from asgi_correlation_id import correlation_id
+
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object."""
@@ -16,6 +18,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if (current := correlation_id.get()) is not None:
+            entry["request_id"] = current  # the request being served (propagation.py)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
