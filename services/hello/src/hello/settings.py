@@ -1,7 +1,7 @@
 """The service's own settings, read only from environment variables (.env.example).
 
 This file is the service's: `make update` never changes it. The platform's variables
-(port, log level, shutdown, body limit) are PlatformSettings in chassis.py.
+(port, timeouts, log level, body limit) are PlatformSettings in chassis.py.
 """
 
 from functools import lru_cache
