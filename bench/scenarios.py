@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Series, percentile, timed
+from hooks.update import parallel
 from tests.support.containers import PodSpec, image_bytes, running
 from tests.support.engine import docker, engine_answers
 from tests.support.helpers import VENVS, add_service, git, service_venv, snapshot_repo
@@ -110,7 +111,8 @@ def rollout(work: Path, counts: tuple[int, ...], runs: int) -> tuple[Section, di
     growth = series[-1].median / series[0].median
     notes.append(
         f"Per-service time at {counts[-1]} services over at {counts[0]}: **{growth:.2f}**"
-        " (1.0 = linear total time)"
+        f" (1.0 = linear total time); {counts[-1]} services in"
+        f" **{series[-1].median * counts[-1]:.0f} s**, {parallel.JOBS} at a time."
     )
     return ("2. Rollout", series, notes), repos
 

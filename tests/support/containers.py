@@ -1,7 +1,7 @@
 """Run a built image under what its rendered Deployment declares, translated to Docker."""
 
 import json
-import socket
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,23 +87,17 @@ class PodSpec:
         return options
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
 @contextmanager
 def running(image: str, spec: PodSpec, name: str) -> Iterator[tuple[str, int]]:
-    """Run image as the Deployment declares; always removed, on failure too.
+    """Run image as the Deployment declares; always removed, on failure too. Its name is
+    `name` and this process's id, and its port a free one: tests of other cases run at the
+    same time (pytest-xdist), each with a container of its own.
 
-    Host networking (no bridge here), so the port from the ConfigMap is used unless another
-    process holds it.
+    Host networking (no bridge here): PORT is what tells them apart.
     """
-    env = {**spec.config, **THROWAWAY_SECRET}
+    name = f"{name}-{os.getpid()}"
+    env = {**spec.config, **THROWAWAY_SECRET, "PORT": str(free_port())}
     port = int(env["PORT"])
-    if not port_is_free(port):
-        port = free_port()
-        env["PORT"] = str(port)
     with tempfile.NamedTemporaryFile("w", suffix=".env") as env_file:
         env_file.write("".join(f"{key}={value}\n" for key, value in env.items()))
         env_file.flush()
