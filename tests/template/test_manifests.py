@@ -183,6 +183,7 @@ def test_pod_meets_the_restricted_pod_security_standard(service: Path, overlay: 
     pod = deployment["spec"]["template"]["spec"]
     app = container(documents)
     assert pod["automountServiceAccountToken"] is False
+    assert pod["enableServiceLinks"] is False  # no ORDERS_PORT=tcp://... beside the settings
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] >= 10000
     assert pod["securityContext"]["runAsGroup"] >= 10000
