@@ -61,6 +61,7 @@ def _commit_changelog(repo: Path, tag: str) -> None:
 def release(repo: Path, version: str, today: datetime.date | None = None) -> str:
     """Tag v<version> on a clean tree, first turning `## Unreleased` into its entry."""
     tag = check_version(repo, version)
+    started = git(repo, "rev-parse", "HEAD").strip()
     changelog = repo / "CHANGELOG.md"
     text = changelog.read_text() if changelog.exists() else ""
     pending = _unreleased_changes(text)
@@ -94,4 +95,8 @@ def release(repo: Path, version: str, today: datetime.date | None = None) -> str
             "changes for services there (a '- ' line each), commit, then release"
         )
     git(repo, "tag", "-a", tag, "-m", f"Template {tag}")
-    return f"tagged {tag}. Publish it with `git push origin {tag}`, then roll it out: make update"
+    if git(repo, "rev-parse", "HEAD").strip() != started:  # the changelog's commit, too
+        publish = f"the commit 'Release {tag}' and the tag: `git push origin HEAD {tag}`"
+    else:
+        publish = f"it: `git push origin {tag}`"
+    return f"tagged {tag}. Publish {publish}, then roll it out: make update"

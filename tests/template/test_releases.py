@@ -95,6 +95,7 @@ def test_release_tags_a_version_with_its_changelog_entry(tmp_path: Path) -> None
     result = make(repo, "release", "version=0.2.0")
     assert result.returncode == 0, result.stderr
     assert "v0.2.0" in git(repo, "tag", "--list").split()
+    assert "Publish it: `git push origin v0.2.0`" in result.stdout  # nothing else was made
 
 
 def test_a_fresh_clone_makes_its_first_release_in_one_command(tmp_path: Path) -> None:
@@ -110,6 +111,7 @@ def test_a_fresh_clone_makes_its_first_release_in_one_command(tmp_path: Path) ->
     assert "## Unreleased\n\n## v0.2.0 - " in changelog  # the listed changes, now released
     assert git(repo, "describe", "--tags", "--exact-match", "HEAD").strip() == "v0.2.0"
     assert git(repo, "status", "--porcelain") == ""
+    assert "`git push origin HEAD v0.2.0`" in result.stdout  # the changelog's commit too
     assert make(repo, "update-check").returncode != 0  # orders: HEAD~1 -> v0.2.0 available
     assert make(repo, "update").returncode == 0
 
