@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hooks.core.venvs import CACHE_VARIABLE
 from tests.support.helpers import (
     BIN,
     CACHE,
@@ -106,7 +107,7 @@ def isolated_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
         patch.setenv("KUBECONFIG", str(home / "kubeconfig"))
         patch.setenv("COPIER_SETTINGS_PATH", str(home / "copier-settings.yml"))
         patch.setenv("PIP_CACHE_DIR", str(CACHE / "pip"))
-        patch.setenv("PLATFORM_TESTS_VENV_CACHE", str(VENV_CACHE))
+        patch.setenv(CACHE_VARIABLE, str(VENV_CACHE))  # make update's venvs are these too
         patch.setenv("PATH", f"{BIN}:{Path(sys.base_prefix) / 'bin'}:/usr/bin:/bin")
         yield
 

@@ -16,15 +16,17 @@ import copier
 
 from hooks.core import graph, journal
 from hooks.core.answers import AnswersError, check_named_as_folder, read_answers
+from hooks.core.contracts import PUBLISHED
 from hooks.core.gitrepo import git, git_succeeds, latest_release
 from hooks.core.journal import Change, Content
 from hooks.core.ports import check_dev_port
 from hooks.core.questions import questions_at
 from hooks.core.services import find_services
 from hooks.core.session import children_stderr_held, exclusive
+from hooks.core.venvs import venv_cache
 from hooks.core.versions import resolve, template_version
 from hooks.errors import HookError
-from hooks.update import parallel, reuse, workspace
+from hooks.update import openapi, parallel, reuse, workspace
 from hooks.update.pins import follow_template_locks
 
 
@@ -175,8 +177,13 @@ def prepare(job: Job) -> Prepared:
         name = space.service.name
         graph.write_generated({**job.graph, name: graph.node_of(name, answers_now)}, space.service)
         old_commit = resolve(repo, outcome.before) or ""
-        outcome.detail = follow_template_locks(space.root, space.service, old_commit, job.ref)
+        details = [follow_template_locks(space.root, space.service, old_commit, job.ref)]
         changes = workspace.changes_between(before, workspace.snapshot(space.service))
+        published = (space.service / PUBLISHED).is_file()
+        if published and not outcome.conflicts and openapi.changes_the_app(changes):
+            details.append(openapi.republish(space.service, venv_cache(repo)))
+            changes = workspace.changes_between(before, workspace.snapshot(space.service))
+        outcome.detail = "; ".join(detail for detail in details if detail)
     except KeyboardInterrupt:
         raise
     except Exception as error:  # copier's errors have no common base; report, go on

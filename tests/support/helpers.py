@@ -1,8 +1,6 @@
 """Helpers the tests and the benchmark share: throwaway repositories of this template, its
 services, and `make` as a user runs it (fixtures live in conftest.py)."""
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -11,10 +9,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hooks.core.venvs import cached_venv, locked_venv, venv_cache
+
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache"
 # The tests' cached venvs; a throwaway repository's own suite (its `make check`) reuses these.
-VENV_CACHE = Path(os.environ.get("PLATFORM_TESTS_VENV_CACHE") or CACHE)
+VENV_CACHE = venv_cache(REPO)
 BIN = Path(sys.executable).parent
 VENV = Path(sys.prefix)
 CHECKOV_VENV = REPO / ".venv-checkov"
@@ -183,41 +183,19 @@ def stand_in_venvs(repo: Path) -> None:
         (repo / name / ".installed").touch()
 
 
-def cached_venv(name: str, requirements: Path, *pip_options: str) -> Path:
-    """The python of a venv with `requirements` installed, reused while they are unchanged."""
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
-    venv = VENV_CACHE / f"{name}-{digest}"
-    python = venv / "bin" / "python"
-    VENV_CACHE.mkdir(exist_ok=True)
-    # Parallel test workers share the cache: one builds, the others wait for it.
-    with open(VENV_CACHE / f"{name}-{digest}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (venv / ".complete").exists():
-            build_venv(venv, requirements, *pip_options)
-    return python
-
-
-def build_venv(venv: Path, requirements: Path, *pip_options: str) -> None:
-    """A fresh venv with `requirements` installed, marked complete only once it is."""
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *pip_options]
-    subprocess.run([*pip, "-r", str(requirements)], check=True)
-    (venv / ".complete").touch()
-
-
 TEMPLATE_LOCKS = REPO / "template" / "locks"  # one folder per variant (hooks/update/pins.py)
 
 
 def service_venv(lock: Path = TEMPLATE_LOCKS / "base" / "requirements-dev.lock") -> Path:
     """A venv with a service's locked dev dependencies (the template's base variant's by
     default)."""
-    return cached_venv("service-venv", lock, "--require-hashes", "--no-deps")
+    return locked_venv(VENV_CACHE, lock)
 
 
 def crd_venv() -> Path:
     """A venv with the Prometheus Operator CRD models (tests/crd_schema.py runs in it)."""
-    return cached_venv("crd-venv", REPO / "tests" / "support" / "requirements-crd.txt", "--no-deps")
+    crd = REPO / "tests" / "support" / "requirements-crd.txt"
+    return cached_venv(VENV_CACHE, "crd-venv", crd, "--no-deps")
 
 
 def make_in_service(

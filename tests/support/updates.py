@@ -9,6 +9,9 @@ from tests.support.helpers import add_service, edit, git
 README_CHANGE = {"template/README.md.jinja": ("## Run it\n", "## Run it locally\n")}
 DEPLOYMENT = "template/k8s/base/deployment.yaml.jinja"
 HISTORY_CHANGE = {DEPLOYMENT: ("revisionHistoryLimit: 5", "revisionHistoryLimit: 3")}
+# A change to the app: /metrics in its OpenAPI document.
+CHASSIS = "template/src/{{module_name}}/chassis.py.jinja"
+APP_CHANGE = {CHASSIS: ('@app.get("/metrics", include_in_schema=False)', '@app.get("/metrics")')}
 
 
 def recorded(service: Path) -> str:

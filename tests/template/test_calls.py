@@ -16,11 +16,20 @@ import yaml
 from hooks.core import contracts, graph
 from hooks.core.answers import read_answers
 from hooks.core.kube import kustomize_objects
+from hooks.core.venvs import CACHE_VARIABLE
 from hooks.devloop.places import cluster_settings, local_settings
 from hooks.devloop.plan import tilt_plan
-from tests.support.helpers import commit_all, edit, git, make, release, repo_with_services
+from tests.support.helpers import (
+    commit_all,
+    edit,
+    git,
+    make,
+    make_in_service,
+    release,
+    repo_with_services,
+)
 from tests.support.netpol import Pod, may_connect
-from tests.support.updates import row
+from tests.support.updates import APP_CHANGE, README_CHANGE, row
 
 # shop (apps) calls orders (payments) and billing (apps); billing calls orders.
 SYSTEM = {
@@ -244,3 +253,60 @@ def test_generated_files_are_current_after_make_service(system: Path) -> None:
     for service in (system / "services").glob("*/"):
         assert graph.stale_files(nodes, service) == [], service.name
         yaml.safe_load_all((service / graph.POLICY).read_text())
+
+
+def published_paths(service: Path) -> list[str]:
+    return sorted(json.loads((service / contracts.PUBLISHED).read_text())["paths"])
+
+
+def publishing_repo(tmp_path: Path) -> Path:
+    """orders, its OpenAPI document published and committed, then a release whose chassis
+    puts /metrics in the document."""
+    repo = repo_with_services(tmp_path / "repo", {"orders": []})
+    published = make_in_service(repo / "services" / "orders", "openapi")
+    assert published.returncode == 0, published.stderr
+    commit_all(repo, "orders publishes its document")
+    assert "/metrics" not in published_paths(repo / "services" / "orders")
+    release(repo, "v0.2.0", APP_CHANGE)
+    return repo
+
+
+def test_an_update_that_changes_the_app_publishes_its_document_again(tmp_path: Path) -> None:
+    repo = publishing_repo(tmp_path)
+    orders = repo / "services" / "orders"
+    result = make(repo, "update")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert row(result.stdout, "orders")[3] == "updated"
+    assert "/metrics" in published_paths(orders)
+    assert "openapi.json" not in result.stdout  # nothing to do by hand
+    own = make_in_service(orders, "test", args="-k openapi")  # its own check says current
+    assert own.returncode == 0, own.stdout + own.stderr
+    written = git(repo, "status", "--porcelain", "--untracked-files=all", "services/orders")
+    assert " M services/orders/openapi.json" in written.splitlines()
+    assert "__pycache__" not in written and ".env" not in written
+
+
+def test_an_update_that_cannot_publish_the_document_applies_and_says_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = publishing_repo(tmp_path)
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path / "no-venvs"))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # offline: the venv of its locks cannot be built
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-wheels"))
+    result = make(repo, "update")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert row(result.stdout, "orders")[3] == "updated"
+    assert "orders: openapi.json not published again (no venv for its locks" in result.stdout
+    assert "make test name=orders" in result.stdout
+    assert "/metrics" not in published_paths(repo / "services" / "orders")
+
+
+def test_an_update_that_leaves_the_app_alone_leaves_the_document(tmp_path: Path) -> None:
+    repo = repo_with_services(tmp_path / "repo", {"orders": []})
+    orders = repo / "services" / "orders"
+    (orders / contracts.PUBLISHED).write_text('{"paths": {"/kept": {"get": {}}}}\n')
+    commit_all(repo, "orders publishes a document")
+    release(repo, "v0.2.0", README_CHANGE)
+    result = make(repo, "update")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert published_paths(orders) == ["/kept"]

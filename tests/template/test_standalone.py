@@ -1,6 +1,7 @@
 """A service in a repository of its own: generated, committed, tested and updated with the
 commands its after-copy message and README print, off a terminal."""
 
+import json
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 
 from hooks.core.answers import read_answers
 from tests.support.helpers import commit_all, edit, git, release, service_venv, snapshot_repo
+from tests.support.updates import APP_CHANGE
 
 COPIER = str(Path(sys.executable).with_name("copier"))
 HISTORY = ("revisionHistoryLimit: 5", "revisionHistoryLimit: 3")
@@ -117,6 +119,15 @@ def test_a_standalone_service_from_copy_to_a_conflicted_update(
     again = run(orders, "make", "update")
     assert again.returncode == 0, again.stderr
     assert "now at template v0.2.0" in again.stdout
+
+    # 6. A release that changes the app: its published document follows, its tests pass.
+    release(template, "v0.3.0", APP_CHANGE)
+    changed = run(orders, "make", "update")
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert "openapi.json is published again" in changed.stdout
+    assert "/metrics" in json.loads((orders / "openapi.json").read_text())["paths"]
+    tested = run(orders, "make", "test")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
 def test_make_update_in_a_platform_repository_points_to_the_root(template: Path) -> None:
