@@ -7,7 +7,7 @@ own, and removes that folder however it ends: SIGTERM, SIGHUP (a closed terminal
 session) and SIGQUIT are turned into the same KeyboardInterrupt as Ctrl-C, so every cleanup
 runs. What no handler can catch (`kill -9`, power loss) is covered where it matters: the lock
 is the kernel's (released with the process) and the scratch folder is removed by the next
-run; an update writes a service through a journal that the next run undoes (update/journal).
+run; an update writes a service through a journal that the next run undoes (core/journal).
 """
 
 import fcntl

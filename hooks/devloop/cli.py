@@ -21,7 +21,7 @@ TILT_MISSING = "tilt is not installed; `make doctor` says how to install it"
 # `make test` and `make lint` without a service name: this repository's own suite. The
 # suite mostly waits (on git, copier, Docker, the cluster), so it runs one worker more than
 # there are cores, a test module per worker: its fixtures, images and deployments stay in it.
-# Modules start in collection order, longest first (LONGEST_FIRST in tests/helpers.py).
+# Modules start in collection order, longest first (LONGEST_FIRST in tests/support/helpers.py).
 WORKERS = (os.cpu_count() or 1) + 1
 PARALLEL = ["-n", str(WORKERS), "--dist", "loadfile", "--no-loadscope-reorder"]
 SUITE_MARKERS = {"test": PARALLEL, "lint": ["-m", "lint"], "check": ["-m", "check"]}

@@ -1,7 +1,7 @@
 """The generated service under hostile traffic, oversized bodies and SIGTERM under load.
 
 It runs as a process with its prod ConfigMap as environment, on 127.0.0.1 only; each
-scenario is bounded in requests and time (tests/load.py). The container tier repeats
+scenario is bounded in requests and time (tests/support/load.py). The container tier repeats
 them under the Deployment's securityContext and memory limit (test_containers.py).
 """
 

@@ -24,7 +24,7 @@ DOCS = sorted([*READMES, *(REPO / "docs").rglob("*.md")])
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 COMMENT = re.compile(r"\s+#\s.*$")
 CLUSTER = "needs a local cluster and Tilt: the cluster tier runs make dev (docs/testing.md)"
-DOCTOR = "checks this machine's cluster tools: tests/test_makefile.py runs it with stand-ins"
+DOCTOR = "checks this machine's cluster tools: tests/template/test_makefile.py runs it, stand-ins"
 SUITE = "is this test suite itself"
 PROD = (
     "deploys to a cluster of yours: the cluster tier applies a database service's prod overlay, "
@@ -128,8 +128,9 @@ def commit_first(cwd: Path, command: str) -> None:
 
 
 def venv_for_make_test(cwd: Path, command: str) -> None:
-    if command == "make test name=orders":
-        link_service_venv(cwd / "services" / "orders")
+    for name in re.findall(r"make test name=([a-z0-9-]+)", command):
+        if not (cwd / "services" / name / ".venv").exists():
+            link_service_venv(cwd / "services" / name)
     if command == "make test":  # in the service's own folder
         link_service_venv(cwd)
 
@@ -193,8 +194,9 @@ BLOCKS = {
         "make update", own_repository(("v0.2.0", "v0.3.0")), commit_first
     ),
     ("services/README.md", 1): Block(
-        'make update name=hello ref=HEAD && git add services/hello && git commit -m "Update hello"',
+        "make update name=hello ref=HEAD && make test name=hello",
         clone_with("hello"),
+        venv_for_make_test,
     ),
 }
 

@@ -46,17 +46,18 @@ RUN_LINES: dict[str, Runs | CannotRunHere] = {
     'make image name="$SERVICE"': Runs("test_the_image_steps"),
     'make image-scan name="$SERVICE"': CannotRunHere(
         "trivy downloads its vulnerability database at run time",
-        "tests/test_ci_image.py: the pinned trivy's flags, its failure without a database, "
-        "the gate over stand-in reports; test_the_image_steps records a stand-in pass",
+        "tests/containers/test_ci_image.py: the pinned trivy's flags, its failure without a "
+        "database, the gate over stand-in reports; test_the_image_steps records a stand-in pass",
     ),
     'make image-push name="$SERVICE" summary="$GITHUB_STEP_SUMMARY"': Runs("test_the_image_steps"),
     "make ci-tools": CannotRunHere(
-        "downloads from GitHub releases", "tests/test_ci_tools.py, against a local stand-in"
+        "downloads from GitHub releases",
+        "tests/template/test_ci_tools.py, against a local stand-in",
     ),
     'echo "$GITHUB_WORKSPACE/.cache/ci-tools/bin" >> "$GITHUB_PATH"': Runs("test_the_e2e_path"),
     "make cluster": CannotRunHere(
         "creates a k3d cluster with ctlptl, which cannot run here",
-        "tests/test_makefile.py, with stand-in k3d and ctlptl",
+        "tests/template/test_makefile.py, with stand-in k3d and ctlptl",
     ),
     'make tilt-ci services="$SERVICES"': Runs("test_the_e2e_jobs_tilt_ci"),
     # .github/workflows/template-rollout.yml

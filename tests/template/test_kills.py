@@ -24,6 +24,7 @@ from tests.support.helpers import (
     repo_with_services,
     start_make,
 )
+from tests.support.processes import alive, rollout_workers
 from tests.support.updates import HISTORY_CHANGE, README_CHANGE, recorded, row
 
 NAMES = ["svc0", "svc1", "svc2"]
@@ -183,41 +184,6 @@ def test_git_commands_in_another_shell_never_see_a_changed_index(tmp_path: Path)
     assert {recorded(repo / "services" / name) for name in names} == {"v0.2.0"}
 
 
-def processes_in(folder: Path) -> list[int]:
-    """Processes whose working directory is inside `folder`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and folder in Path(os.readlink(entry / "cwd")).parents:
-                found.append(int(entry.name))
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return found
-
-
-def alive(pid: int) -> bool:
-    """Running or stopped; a zombie, dead but not yet reaped, counts as gone."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def parent_of(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:  # gone meanwhile
-        return 0
-
-
-def is_worker(pid: int) -> bool:
-    try:
-        return b"hooks.update.parallel" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
 def test_the_update_killed_alone_leaves_no_worker_behind(tmp_path: Path) -> None:
     """The OOM killer, or kill -9 PID, stops the update and not its workers' group: the
     workers die with it, so nothing keeps writing while the next command runs."""
@@ -227,16 +193,7 @@ def test_the_update_killed_alone_leaves_no_worker_behind(tmp_path: Path) -> None
     for line in update.stdout:
         if line.startswith("updating "):
             break
-    deadline = time.monotonic() + 60
-    workers: list[int] = []
-    while not workers and time.monotonic() < deadline:
-        # A worker's child between its fork and its exec looks like a worker too: the
-        # workers are the ones whose parent is not one.
-        seen = [pid for pid in processes_in(repo / ".cache/scratch") if is_worker(pid)]
-        parents = {pid: parent_of(pid) for pid in seen}
-        workers = [pid for pid in seen if not is_worker(parents[pid])]
-    assert workers, "no worker was seen preparing an update"
-    main = parents[workers[0]]
+    main, workers = rollout_workers(repo)
     for worker in workers:  # frozen: without dying with the update they would stay
         os.kill(worker, signal.SIGSTOP)
     try:

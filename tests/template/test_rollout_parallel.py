@@ -7,13 +7,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.helpers import REPO, commit_all, edit, git, make, repo_with_services, start_make
+from tests.support.processes import rollout_workers
 from tests.support.updates import HISTORY_CHANGE, README_CHANGE, files, recorded, row
 
 NAMES = ["alpha", "beta", "gamma", "delta"]
@@ -108,13 +108,6 @@ def test_the_templates_tasks_run_here_only_when_its_hooks_are_the_running_ones(
     assert started == [there, other]
 
 
-def is_worker(pid: int) -> bool:
-    try:
-        return b"hooks.update.parallel" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
 def test_a_worker_killed_mid_update_fails_only_its_service_and_a_rerun_converges(
     tmp_path: Path,
 ) -> None:
@@ -130,12 +123,7 @@ def test_a_worker_killed_mid_update_fails_only_its_service_and_a_rerun_converges
     for line in update.stdout:
         if line.startswith("updating "):
             break
-    deadline = time.monotonic() + 60
-    workers: list[int] = []
-    while not workers and time.monotonic() < deadline:
-        workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-        workers = [pid for pid in workers if is_worker(pid)]
-    assert workers, "no worker was seen"
+    _, workers = rollout_workers(repo)
     os.kill(workers[0], signal.SIGKILL)
     output, errors = update.communicate(timeout=300)
 
