@@ -18,7 +18,8 @@ Grouped by capability; each capability registers its commands in its own `cli.py
 |            | worker processes (`parallel`) that do once what copier redoes per       |
 |            | service (`reuse`); renames and carried values between releases          |
 |            | (`migrations`, `carry`), dependency pins, release tags, a service's     |
-|            | released image                                                          |
+|            | released image, its `openapi.json` published again (`openapi`, in the   |
+|            | venv of its locks: `core.venvs`)                                        |
 | `devloop`  | this machine and the cluster: `make run/test/lint/check`, doctor,       |
 |            | cluster, dev, down, logs; what Tilt deploys (`plan`, dev manifests,     |
 |            | settings per place, a service's dev database: `databases`)              |
