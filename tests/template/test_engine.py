@@ -15,8 +15,9 @@ case "$1" in
   network) ! grep -q -- --bridge=none "{state}/running" ;;
 esac
 """
+# Written whole (a rename), or docker would answer once the file exists, still empty.
 DOCKERD = """#!/bin/sh
-echo "dockerd $*" > "{state}/running"
+echo "dockerd $*" > "{state}/starting" && mv "{state}/starting" "{state}/running"
 """
 
 
