@@ -41,7 +41,8 @@ def locked_venv(cache: Path, lock: Path) -> Path:
 def _build(venv: Path, requirements: Path, *pip_options: str) -> None:
     """A fresh venv with `requirements` installed, marked complete only once it is."""
     shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    made = [sys.executable, "-m", "venv", str(venv)]
+    subprocess.run(made, check=True, capture_output=True, text=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *pip_options]
     subprocess.run([*pip, "-r", str(requirements)], check=True, capture_output=True, text=True)
     (venv / ".complete").touch()

@@ -29,12 +29,12 @@ def republish(service: Path, cache: Path) -> str:
     """Write `service`'s openapi.json from its app; '' when done, else what to do by hand."""
     module = str(read_answers(service, required=("service_name",))["service_name"])
     module = module.replace("-", "_")
-    by_hand = f"openapi.json not published again ({{}}): make test name={service.name}"
+    by_hand = f"openapi.json not published again ({{}}): make -C services/{service.name} openapi"
     try:
         python = locked_venv(cache, service / "requirements-dev.lock")
     except (OSError, subprocess.CalledProcessError) as error:
-        said = getattr(error, "stderr", None) or str(error)
-        return by_hand.format(f"no venv for its locks: {said.strip().splitlines()[-1]}")
+        said = (getattr(error, "stderr", None) or "").strip().splitlines() or [str(error)]
+        return by_hand.format(f"no venv for its locks: {said[-1]}")
     # .env.example's values only: none of this shell's, which may hold real secrets that
     # a failing start would print.
     environment = {
