@@ -131,8 +131,9 @@ def venv_for_make_test(cwd: Path, command: str) -> None:
     for name in re.findall(r"make test name=([a-z0-9-]+)", command):
         if not (cwd / "services" / name / ".venv").exists():
             link_service_venv(cwd / "services" / name)
-    if command == "make test":  # in the service's own folder
-        link_service_venv(cwd)
+    own = re.fullmatch(r"(?:cd (\S+) && )?make test", command)  # in the service's folder
+    if own:
+        link_service_venv(cwd / (own[1] or "."))
 
 
 @dataclass(frozen=True)
