@@ -198,28 +198,11 @@ def test_the_prod_overlay_with_its_migration_job_passes_the_apiservers_checks(
     assert [d["metadata"]["name"] for d in documents if d["kind"] == "Job"] == [
         "ledger-migrate-unreleased"
     ]
-    for document in documents:
-        document["metadata"]["namespace"] = NAMESPACE
-    applied = live_cluster.kubectl(
-        "apply",
-        "--dry-run=server",
-        "--warnings-as-errors",
-        "-f",
-        "-",
-        stdin=yaml.safe_dump_all(documents),
-        check=False,
-    )
+    applied = live_cluster.dry_run_apply(documents, NAMESPACE, "--warnings-as-errors")
     assert applied.returncode == 0, applied.stderr
     # The deploy step's first half (docs/environment.md): everything but the Deployment.
-    first = live_cluster.kubectl(
-        "apply",
-        "--dry-run=server",
-        "-l",
-        "app.kubernetes.io/component!=server",
-        "-f",
-        "-",
-        stdin=yaml.safe_dump_all(documents),
-        check=False,
+    first = live_cluster.dry_run_apply(
+        documents, NAMESPACE, "-l", "app.kubernetes.io/component!=server"
     )
     assert first.returncode == 0, first.stderr
     applied_first = first.stdout.splitlines()

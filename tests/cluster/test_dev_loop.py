@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from hooks.core.answers import read_answers
 from hooks.core.kube import kustomize_objects
@@ -367,17 +366,7 @@ def test_prod_overlays_pass_server_side_validation_and_admission(
     )
     for service in services:
         documents = kustomize_objects(service / "k8s/overlays/prod")
-        for document in documents:
-            document["metadata"]["namespace"] = NAMESPACE
-        applied = live_cluster.kubectl(
-            "apply",
-            "--dry-run=server",
-            "--warnings-as-errors",
-            "-f",
-            "-",
-            stdin=yaml.safe_dump_all(documents),
-            check=False,
-        )
+        applied = live_cluster.dry_run_apply(documents, NAMESPACE, "--warnings-as-errors")
         assert applied.returncode == 0, f"{service}: {applied.stderr}"
         assert dry_run_pod(live_cluster, documents).returncode == 0
 

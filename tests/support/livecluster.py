@@ -60,6 +60,23 @@ class LiveCluster:
         assert not check or result.returncode == 0, f"kubectl {args}: {result.stderr}"
         return result
 
+    def dry_run_apply(
+        self, documents: list[dict[str, Any]], namespace: str, *options: str
+    ) -> subprocess.CompletedProcess[str]:
+        """`kubectl apply --dry-run=server` of `documents` in `namespace`: what the API server,
+        its admission included, would say of them."""
+        for document in documents:
+            document["metadata"]["namespace"] = namespace
+        return self.kubectl(
+            "apply",
+            "--dry-run=server",
+            *options,
+            "-f",
+            "-",
+            stdin=yaml.safe_dump_all(documents),
+            check=False,
+        )
+
     def get(self, *args: str) -> Any:
         """`kubectl get ... -o json`, parsed."""
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
