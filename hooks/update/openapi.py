@@ -12,7 +12,6 @@ import os
 import subprocess
 from pathlib import Path
 
-from hooks.core.answers import read_answers
 from hooks.core.contracts import PUBLISHED
 from hooks.core.journal import Change
 from hooks.core.venvs import locked_venv
@@ -27,9 +26,11 @@ def changes_the_app(changes: list[Change]) -> bool:
 
 def republish(service: Path, cache: Path) -> str:
     """Write `service`'s openapi.json from its app; '' when done, else what to do by hand."""
-    module = str(read_answers(service, required=("service_name",))["service_name"])
-    module = module.replace("-", "_")
     by_hand = f"openapi.json not published again ({{}}): make -C services/{service.name} openapi"
+    # Its package is the one under src/ that publishes the document (module_name, copier.yml).
+    modules = [path.parent.name for path in service.glob("src/*/openapi.py")]
+    if len(modules) != 1:
+        return by_hand.format("no single src/<module>/openapi.py")
     try:
         python = locked_venv(cache, service / "requirements-dev.lock")
     except (OSError, subprocess.CalledProcessError) as error:
@@ -44,7 +45,7 @@ def republish(service: Path, cache: Path) -> str:
     }
     command = [str(python), "scripts/with_env.py", ".env.example", str(python), "-m"]
     made = subprocess.run(
-        [*command, f"{module}.openapi"],
+        [*command, f"{modules[0]}.openapi"],
         cwd=service,
         env=environment,
         capture_output=True,
