@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,53 +32,54 @@ STEPS = [
     ("waiting on child processes (git), all steps", "subprocess", "Popen.wait"),
 ]
 SPAWNED = "child processes started"
-DEPTH = "under way: "
 
 
-def _timer(
-    label: str, real: Callable[..., Any], totals: dict[str, float], calls: Counter[str]
-) -> Callable[..., Any]:
-    """`real`, its time added to `label`'s unless a call of the same label is under way."""
+@dataclass
+class Timings:
+    """Seconds and calls per label; a label's calls nested in one of its own count once."""
 
-    @functools.wraps(real)
-    def timed_call(*args: Any, **kwargs: Any) -> Any:
-        if calls[DEPTH + label]:
-            return real(*args, **kwargs)
-        calls[DEPTH + label] += 1
-        started = time.perf_counter()
-        try:
-            return real(*args, **kwargs)
-        finally:
-            calls[DEPTH + label] -= 1
-            totals[label] = totals.get(label, 0.0) + time.perf_counter() - started
-            calls[label] += 1
+    seconds: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
+    under_way: set[str] = field(default_factory=set)
 
-    return timed_call
+    def timer(self, label: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(real)
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            if label in self.under_way:
+                return real(*args, **kwargs)
+            self.under_way.add(label)
+            started = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.under_way.discard(label)
+                self.seconds[label] += time.perf_counter() - started
+                self.calls[label] += 1
+
+        return timed_call
 
 
 def main() -> int:
     import importlib
 
-    totals: dict[str, float] = {}
-    calls: Counter[str] = Counter()
+    timings = Timings()
     for label, module, path in STEPS:
         owner: Any = importlib.import_module(module)
         *parents, name = path.split(".")
         for parent in parents:
             owner = getattr(owner, parent)
-        setattr(owner, name, _timer(label, getattr(owner, name), totals, calls))
+        setattr(owner, name, timings.timer(label, getattr(owner, name)))
     spawn = subprocess.Popen.__init__
 
     def counted(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
-        calls[SPAWNED] += 1
+        timings.calls[SPAWNED] += 1
         spawn(self, *args, **kwargs)
 
     subprocess.Popen.__init__ = counted  # type: ignore[method-assign]
     from hooks.cli import main as hooks_main
 
     status = hooks_main(["update", "--name", sys.argv[1]])
-    found = {label: [totals.get(label, 0.0), calls[label]] for label in calls}
-    print(json.dumps({label: value for label, value in found.items() if DEPTH not in label}))
+    print(json.dumps({label: [timings.seconds[label], n] for label, n in timings.calls.items()}))
     return status
 
 
