@@ -9,6 +9,7 @@ path is replaced atomically; removing the journal records the end. A run killed 
 the kill are left as they are, and named.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -47,7 +48,7 @@ class Content:
     def write(self, path: Path) -> None:
         """Put this content at `path` in one rename, replacing what was there."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.journal-tmp")
+        temporary = _temporary(path)
         temporary.unlink(missing_ok=True)
         if self.mode == 0o120000:
             os.symlink(self.data.decode(), temporary)
@@ -60,6 +61,11 @@ class Content:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         os.replace(temporary, path)
+
+
+def _temporary(path: Path) -> Path:
+    """Where Content.write puts `path`'s new content before renaming it into place."""
+    return path.with_name(f".{path.name}.journal-tmp")
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,8 @@ def undo_interrupted(repo: Path) -> list[str]:
             for entry in manifest["entries"]:
                 old, new = _load(journal, entry["old"]), _load(journal, entry["new"])
                 target = service / entry["path"]
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    _temporary(target).unlink()  # written, not yet renamed, when killed
                 now = Content.read(target)
                 if now == old:
                     continue

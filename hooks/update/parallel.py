@@ -18,6 +18,7 @@ traceback when the terminal closes.
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
-from hooks.core.signals import die_with_parent
+from hooks.core.signals import STOPPING, die_with_parent, signals_blocked
 from hooks.update import reuse
 
 # Updates prepared at once.
@@ -91,8 +92,13 @@ def run(
             process.stdin.close()  # the worker's cue to end
 
     threads = [threading.Thread(target=serve, daemon=True) for _ in range(min(JOBS, len(work)))]
-    for thread in threads:
-        thread.start()
+    # Started with the stopping signals blocked, which they keep: a signal then goes to this
+    # thread alone, so that signals_blocked() here holds it back from a write for the whole
+    # process (a signal mask is per thread, and the kernel hands a signal to any thread that
+    # does not block it).
+    with signals_blocked():
+        for thread in threads:
+            thread.start()
     try:
         for _ in work:
             while True:
@@ -119,6 +125,7 @@ def _worker() -> None:
 
     cache, parent = Path(sys.argv[1]), int(sys.argv[2])
     die_with_parent(parent)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)  # its starter's mask, not its own
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # what anything prints stays apart
     with reuse.installed(cache):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from hooks.core import journal
 from tests.support.helpers import (
     REPO,
     commit_all,
@@ -271,3 +272,75 @@ def test_make_release_killed_anywhere_is_finished_by_running_it_again(
     assert tags == ["v0.2.0"]
     assert git(repo, "rev-parse", "v0.2.0^{commit}") == git(repo, "rev-parse", "HEAD")
     assert "## v0.2.0 - " in git(repo, "show", "v0.2.0:CHANGELOG.md")
+
+
+KILL_BEFORE_RENAME = """
+import os, signal, sys
+renamed = 0
+real = os.replace
+def replace_or_die(source, target):
+    global renamed
+    if str(source).endswith(".journal-tmp"):
+        renamed += 1
+        if renamed == int(sys.argv[1]):
+            os.kill(os.getpid(), signal.SIGKILL)
+    real(source, target)
+os.replace = replace_or_die
+from hooks.cli import main
+sys.exit(main(["update", "--name", "svc0"]))
+"""
+
+
+def leftovers(repo: Path) -> list[str]:
+    found = git(repo, "status", "--porcelain", "--ignored", "--untracked-files=all")
+    return [line for line in found.splitlines() if "journal-tmp" in line]
+
+
+def test_a_file_written_but_not_yet_renamed_when_killed_leaves_nothing(tmp_path: Path) -> None:
+    repo = released_repo(tmp_path)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_BEFORE_RENAME, "2"],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert leftovers(repo)  # the kill landed between writing a file and renaming it
+    result = make(repo, "update", "name=svc0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "services/svc0: an update was interrupted while writing it; undone" in result.stdout
+    assert leftovers(repo) == []
+    assert recorded(repo / "services/svc0") == "v0.2.0"
+    assert_whole(repo, "svc0")
+
+
+SIGNAL_WHILE_WRITING = """
+import os, signal, sys
+from hooks.core import journal
+real = journal.Content.write
+def write_then_signal(self, path):
+    real(self, path)
+    os.kill(os.getpid(), signal.SIGHUP)  # to the process: any thread not blocking it takes it
+journal.Content.write = write_then_signal
+from hooks.cli import main
+sys.exit(main(["update"]))
+"""
+
+
+def test_a_signal_while_a_service_is_written_waits_for_the_whole_service(tmp_path: Path) -> None:
+    """The rollout's threads (update/parallel) never take a signal its writes hold back."""
+    repo = released_repo(tmp_path)
+    stopped = subprocess.run(
+        [sys.executable, "-c", SIGNAL_WHILE_WRITING],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    assert stopped.returncode != 0, stopped.stdout
+    assert "interrupted" in stopped.stdout + stopped.stderr
+    assert list(journal.pending(repo)) == []  # nothing half-written for the next run to undo
+    assert leftovers(repo) == []
+    for name in NAMES:
+        assert_whole(repo, name)
