@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from bench.report import Series, percentile, timed
+from hooks.core.ports import taken_dev_ports
 from tests.support.helpers import add_service, commit_all, edit, snapshot_repo
 from tests.support.livecluster import LiveCluster, find_cluster
 from tests.support.net import free_ports, http_get, http_post, wait_for
@@ -51,7 +52,7 @@ def edits(cluster: LiveCluster, repo: Path, namespace: str, runs: int) -> tuple[
 
     A rebuild counts as served only once no pod from before it is left: a live update of
     the source edit alone would otherwise serve the marker first."""
-    [tilt_port] = free_ports(1)
+    [tilt_port] = free_ports(1, taken=taken_dev_ports(repo))  # Tilt forwards those
     session = subprocess.Popen(
         [cluster.tilt, "up", "--context", cluster.context, "--port", str(tilt_port), "--", "svc0"],
         cwd=repo,
@@ -176,7 +177,7 @@ def system(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
         )
         for name in ("callee", "caller")
     }
-    [tilt_port] = free_ports(1)
+    [tilt_port] = free_ports(1, taken=ports.values())
     session = subprocess.Popen(  # every service: a new one must appear by itself
         [cluster.tilt, "up", "--context", cluster.context, "--port", str(tilt_port)],
         cwd=repo,
@@ -193,7 +194,7 @@ def system(work: Path, runs: int) -> tuple[Section, dict[str, float | None]]:
         for name in ports:
             wait_for(lambda p=ports[name]: http_get(p, "/readyz")[0] == 200, 300, f"{name} ready")
         for number in range(runs):
-            [fresh] = free_ports(1)
+            [fresh] = free_ports(1, taken=[tilt_port, *taken_dev_ports(repo)])
             started = time.perf_counter()
             add_service(repo, f"fresh{number}", [f"dev_port={fresh}"])
             wait_for(lambda f=fresh: http_get(f, "/readyz")[0] == 200, 300, "new service ready")

@@ -132,7 +132,7 @@ class Session:
 
 @pytest.fixture(scope="module")
 def make_dev(live_cluster: LiveCluster, devrepo: DevRepo) -> Iterator[Session]:
-    [tilt_port] = free_ports(1)
+    [tilt_port] = free_ports(1, taken=devrepo.ports.values())  # they listen once Tilt runs
     log = devrepo.path.parent / "make-dev.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -280,7 +280,7 @@ def test_env_values_reach_the_pod_and_a_change_rolls_it(
 def test_a_service_added_while_tilt_runs_is_served_without_a_step_by_hand(
     make_dev: Session, devrepo: DevRepo
 ) -> None:
-    [port] = free_ports(1)
+    [port] = free_ports(1, taken=[make_dev.tilt_port, *devrepo.ports.values()])
     started = time.monotonic()
     made = subprocess.run(
         [
@@ -425,7 +425,7 @@ def test_a_service_that_never_becomes_ready_fails_tilt_ci_with_its_reason(
     broken = devrepo.path.parent / "broken-repo"
     git(devrepo.path.parent, "clone", "-q", str(devrepo.path), str(broken))
     (broken / ".venv").symlink_to(sys.prefix)  # ignored by git, so not cloned
-    [port] = free_ports(1)
+    [port] = free_ports(1, taken=devrepo.ports.values())
     add_service(broken, "broken", [f"dev_port={port}"])
     edit(
         broken / "services/broken/src/broken/chassis.py",

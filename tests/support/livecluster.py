@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from hooks.core.kube import KUBECTL
+from hooks.core.ports import taken_dev_ports
 from hooks.core.settings import CREATED_CLUSTERS, kube_context, load_settings
 from tests.support.helpers import REPO
 from tests.support.net import free_ports
@@ -85,7 +86,7 @@ class LiveCluster:
         self, repo: Path, *services: str, timeout: str = "10m"
     ) -> subprocess.CompletedProcess[str]:
         """`tilt ci` of the root Tiltfile in `repo`, in this cluster's context."""
-        [port] = free_ports(1)
+        [port] = free_ports(1, taken=taken_dev_ports(repo))  # Tilt forwards those
         return subprocess.run(
             [
                 self.tilt,

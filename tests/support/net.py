@@ -6,16 +6,23 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports nothing listens on now, distinct (all held open until all are picked)."""
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
+def free_ports(count: int, taken: Iterable[int] = ()) -> list[int]:
+    """Ports nothing listens on now, distinct (all held open until all are picked), and none
+    of `taken`: ports already handed out for something that does not listen yet (a dev port
+    Tilt forwards once it runs)."""
+    taken = set(taken)
+    sockets: list[socket.socket] = []
+    ports: list[int] = []
+    while len(ports) < count:
+        sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-    ports = [int(sock.getsockname()[1]) for sock in sockets]
+        sockets.append(sock)  # held, so that the next bind gets another port
+        if (port := int(sock.getsockname()[1])) not in taken:
+            ports.append(port)
     for sock in sockets:
         sock.close()
     return ports
